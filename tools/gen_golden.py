@@ -262,7 +262,7 @@ def make_pairs(tok):
         for di, d in enumerate(DOCUMENTS[qi]):
             add(f"q{qi}d{di}", q, d)
     long_doc = " ".join(LONG_PARAGRAPHS)
-    add("long_600", "history of clocks and calendars", long_doc + " " + LONG_PARAGRAPHS[0], max_len=0)
+    add("long_600", "history of clocks and calendars", long_doc + " " + " ".join(LONG_PARAGRAPHS[:3]), max_len=0)
     add("truncated_512", "when was the pendulum clock invented", long_doc + " " + long_doc, max_len=512)
     add("long_query_first", " ".join(LONG_PARAGRAPHS[:4]), "Huygens built the first pendulum clock in 1656.")
     add("empty_both", "", "")
