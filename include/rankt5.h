@@ -270,21 +270,40 @@ typedef struct rt5_engine rt5_engine;
 
 typedef struct rt5_engine_params {
     int32_t n_threads;        /* default 0 = all cores                      */
-    int32_t max_batch_tokens; /* default 4096                               */
+    int32_t max_batch_tokens; /* default 4096; a sequence longer than the
+                                 budget is scored in a batch of its own    */
     int32_t max_length;       /* default 512                                */
     rt5_progress_fn progress; /* default NULL                               */
     void *progress_user_data;
+    int32_t n_workers;        /* default 0 = automatic: how many sessions
+                                 score batches concurrently; the n_threads
+                                 are split evenly among them (docs/engine.md
+                                 has the measurement behind the default)   */
 } rt5_engine_params;
 
 RT5_API rt5_engine_params rt5_engine_default_params(void);
+/* Creates the engine's sessions (one scratch arena per worker) and worker
+ * threads. params may be NULL for the defaults. On failure *out is still set
+ * to a handle carrying the message (unless memory ran out); free it either
+ * way. The model is borrowed and must outlive the engine. */
 RT5_API rt5_status rt5_engine_create(const rt5_model *model, const rt5_engine_params *params,
                                      rt5_engine **out);
 RT5_API void rt5_engine_free(rt5_engine *engine);
 RT5_API const char *rt5_engine_last_error(const rt5_engine *engine);
 
+/* The parameters the engine resolved: n_threads and n_workers as actually
+ * used (never 0), the rest as given. */
+RT5_API rt5_status rt5_engine_get_params(const rt5_engine *engine, rt5_engine_params *out);
+
 /* Scores n sequences of any lengths (each ≤ max_length): sorts them into
- * token-budget batches, runs them on the engine's threads and writes the
- * logits to scores in input order. */
+ * token-budget batches (longest first), runs them on the engine's workers
+ * and writes the logits to scores in input order. The progress callback, if
+ * any, runs on the calling thread after each batch with the number of
+ * sequences done; returning nonzero stops the call with RT5_ERR_CANCELLED
+ * once the batches already running finish. Errors: RT5_ERR_INVALID_ARGUMENT
+ * (an empty sequence), RT5_ERR_TOO_LONG (a sequence over max_length), or a
+ * session's error; the message names the sequence or batch. After a first
+ * call with n sequences, calls with at most n allocate nothing. */
 RT5_API rt5_status rt5_engine_score(rt5_engine *engine, const rt5_seq *seqs, size_t n,
                                     float *scores);
 

@@ -38,10 +38,3 @@ RT5_API rt5_status rt5_session_create(const rt5_model *m, const rt5_session_para
 RT5_API void rt5_session_free(rt5_session *s) {}
 RT5_API const char *rt5_session_last_error(const rt5_session *s) { return "sessions not built yet"; }
 RT5_API rt5_status rt5_session_score(rt5_session *s, const rt5_seq *q, size_t n, float *scores) { PENDING; }
-
-/* engine (src/engine) */
-RT5_API rt5_engine_params rt5_engine_default_params(void) { return (rt5_engine_params){0, 4096, 512, NULL, NULL}; }
-RT5_API rt5_status rt5_engine_create(const rt5_model *m, const rt5_engine_params *p, rt5_engine **o) { *o = NULL; PENDING; }
-RT5_API void rt5_engine_free(rt5_engine *e) {}
-RT5_API const char *rt5_engine_last_error(const rt5_engine *e) { return "engine not built yet"; }
-RT5_API rt5_status rt5_engine_score(rt5_engine *e, const rt5_seq *q, size_t n, float *scores) { PENDING; }
