@@ -1,0 +1,54 @@
+/*
+ * kernels.h -- the table of non-GEMM compute kernels and their contracts.
+ *
+ * The big matrix products go to oneDNN (src/model/linear.c). What is left --
+ * the per-head attention products, softmax, RMSNorm and the gated
+ * activation -- runs through this table. Every kernel has a portable C
+ * version (portable.c) that defines its meaning; an ISA file (x86/avx512.c)
+ * may override entries. The table is chosen once from the CPU's features;
+ * RT5_KERNELS=portable in the environment forces the portable one.
+ * tests/test_kernels.c checks each override against its twin.
+ *
+ * All matrices are row-major f32 with explicit leading dimensions (in
+ * elements); nothing here allocates or knows about T5.
+ */
+#ifndef RT5_KERNELS_KERNELS_H
+#define RT5_KERNELS_KERNELS_H
+
+#include <stddef.h>
+
+typedef struct rt5__kernels {
+    const char *name; /* "portable", "avx512" */
+
+    /* C[m][n] += A[m][k] . B[k][n]. Small products inside attention
+     * (q . k^T with k transposed, and p . v); k, n up to a few hundred. */
+    void (*gemm_acc)(int m, int n, int k, const float *a, size_t lda, const float *b, size_t ldb,
+                     float *c, size_t ldc);
+
+    /* Each of rows rows of x (n values, row stride ld) becomes its softmax,
+     * in place: exp(x - max) / sum. */
+    void (*softmax_rows)(float *x, int rows, int n, size_t ld);
+
+    /* T5's RMSNorm of one row: y = w * (x / sqrt(mean(x^2) + eps)), the mean
+     * accumulated in double. y may equal x. */
+    void (*rms_norm)(float *y, const float *x, const float *w, int n, float eps);
+
+    /* Gated GELU: y[i] = gelu_tanh(a[i]) * b[i] with transformers' gelu_new,
+     * 0.5 a (1 + tanh(sqrt(2/pi) (a + 0.044715 a^3))). y may equal a. */
+    void (*gelu_mul)(float *y, const float *a, const float *b, int n);
+} rt5__kernels;
+
+/* The table for this CPU (chosen once; thread-safe). */
+const rt5__kernels *rt5__kernels_get(void);
+
+/* The portable table, and the AVX-512 one (NULL when the CPU or the compiler
+ * lacks it). For twin tests and forcing. */
+const rt5__kernels *rt5__kernels_portable(void);
+const rt5__kernels *rt5__kernels_avx512(void);
+
+/* dst[j][i] = src[i][j] for an r x c block: gathers one head's keys into
+ * the (d_kv, length) layout gemm_acc wants. Plain C: it is O(r c) work next
+ * to O(r c L) products. */
+void rt5__transpose(float *dst, size_t ld_dst, const float *src, size_t ld_src, int r, int c);
+
+#endif /* RT5_KERNELS_KERNELS_H */

@@ -1,0 +1,184 @@
+/*
+ * avx512.c -- AVX-512 versions of the attention and norm kernels (contracts
+ * in kernels.h; the portable twins in portable.c define the results).
+ *
+ * gemm_acc is a register-blocked micro-kernel: a tile of up to 8 rows x 32
+ * columns of C lives in 16 zmm accumulators while k runs; each step loads two
+ * vectors of B and broadcasts one A value per row, so every load feeds 8 FMAs.
+ * Column tails use masked loads and stores. softmax uses a vector exp
+ * (Cody-Waite range reduction, degree-7 polynomial, scalef): within 2 ulp of
+ * expf on the range softmax feeds it (x - max <= 0).
+ *
+ * Compiled only when the compiler targets AVX-512 (the default -march=native
+ * build on an AVX-512 machine); otherwise rt5__kernels_avx512() is NULL.
+ */
+#include "kernels/kernels.h"
+
+#if defined(__AVX512F__) && defined(__FMA__)
+#include <immintrin.h>
+#include <math.h>
+
+static inline __mmask16 tail_mask(int n)
+{
+    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
+
+/* One ROWS x (up to 32) tile of C += A . B. ROWS is a constant at each call
+ * site, so the loops over rows unroll and the accumulators stay in registers. */
+static inline __attribute__((always_inline)) void
+gemm_tile(const int ROWS, int cols, int k, const float *a, size_t lda, const float *b, size_t ldb, float *c,
+          size_t ldc)
+{
+    __mmask16 m0 = tail_mask(cols), m1 = tail_mask(cols - 16 > 0 ? cols - 16 : 0);
+    __m512 acc0[8], acc1[8];
+#pragma GCC unroll 8
+    for (int r = 0; r < ROWS; r++) {
+        acc0[r] = _mm512_maskz_loadu_ps(m0, c + (size_t)r * ldc);
+        acc1[r] = _mm512_maskz_loadu_ps(m1, c + (size_t)r * ldc + 16);
+    }
+    for (int p = 0; p < k; p++) {
+        __m512 b0 = _mm512_maskz_loadu_ps(m0, b + (size_t)p * ldb);
+        __m512 b1 = _mm512_maskz_loadu_ps(m1, b + (size_t)p * ldb + 16);
+#pragma GCC unroll 8
+        for (int r = 0; r < ROWS; r++) {
+            __m512 av = _mm512_set1_ps(a[(size_t)r * lda + p]);
+            acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
+            acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < ROWS; r++) {
+        _mm512_mask_storeu_ps(c + (size_t)r * ldc, m0, acc0[r]);
+        _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16, m1, acc1[r]);
+    }
+}
+
+static void gemm_acc_avx512(int m, int n, int k, const float *a, size_t lda, const float *b, size_t ldb,
+                            float *c, size_t ldc)
+{
+    for (int i = 0; i < m; i += 8) {
+        int rows = m - i < 8 ? m - i : 8;
+        const float *ai = a + (size_t)i * lda;
+        float *ci = c + (size_t)i * ldc;
+        for (int j = 0; j < n; j += 32) {
+            int cols = n - j < 32 ? n - j : 32;
+            switch (rows) {
+            case 8: gemm_tile(8, cols, k, ai, lda, b + j, ldb, ci + j, ldc); break;
+            case 7: gemm_tile(7, cols, k, ai, lda, b + j, ldb, ci + j, ldc); break;
+            case 6: gemm_tile(6, cols, k, ai, lda, b + j, ldb, ci + j, ldc); break;
+            case 5: gemm_tile(5, cols, k, ai, lda, b + j, ldb, ci + j, ldc); break;
+            case 4: gemm_tile(4, cols, k, ai, lda, b + j, ldb, ci + j, ldc); break;
+            case 3: gemm_tile(3, cols, k, ai, lda, b + j, ldb, ci + j, ldc); break;
+            case 2: gemm_tile(2, cols, k, ai, lda, b + j, ldb, ci + j, ldc); break;
+            default: gemm_tile(1, cols, k, ai, lda, b + j, ldb, ci + j, ldc); break;
+            }
+        }
+    }
+}
+
+/* e^x for x in about [-87, 88]: x = n ln2 + r, |r| <= ln2/2, e^r by its
+ * Taylor polynomial to degree 7 (truncation < 1e-8 relative), times 2^n. */
+static inline __m512 exp_ps(__m512 x)
+{
+    const __m512 log2e = _mm512_set1_ps(1.44269504088896341f);
+    const __m512 ln2_hi = _mm512_set1_ps(0.693359375f), ln2_lo = _mm512_set1_ps(-2.12194440e-4f);
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.5f));
+    x = _mm512_min_ps(x, _mm512_set1_ps(88.5f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, ln2_hi, x);
+    r = _mm512_fnmadd_ps(n, ln2_lo, r);
+    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+static void softmax_row(float *row, int n)
+{
+    __m512 vmax = _mm512_set1_ps(-INFINITY);
+    for (int j = 0; j < n; j += 16) {
+        __mmask16 m = tail_mask(n - j);
+        vmax = _mm512_max_ps(vmax, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), m, row + j));
+    }
+    __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
+    __m512d sum0 = _mm512_setzero_pd(), sum1 = _mm512_setzero_pd();
+    for (int j = 0; j < n; j += 16) {
+        __mmask16 m = tail_mask(n - j);
+        __m512 e = exp_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, row + j), max));
+        e = _mm512_maskz_mov_ps(m, e);
+        _mm512_mask_storeu_ps(row + j, m, e);
+        sum0 = _mm512_add_pd(sum0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+        sum1 = _mm512_add_pd(sum1, _mm512_cvtps_pd(_mm512_extractf32x8_ps(e, 1)));
+    }
+    __m512 inv = _mm512_set1_ps((float)(1.0 / _mm512_reduce_add_pd(_mm512_add_pd(sum0, sum1))));
+    for (int j = 0; j < n; j += 16) {
+        __mmask16 m = tail_mask(n - j);
+        _mm512_mask_storeu_ps(row + j, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, row + j), inv));
+    }
+}
+
+static void softmax_rows_avx512(float *x, int rows, int n, size_t ld)
+{
+    for (int r = 0; r < rows; r++)
+        softmax_row(x + (size_t)r * ld, n);
+}
+
+static void rms_norm_avx512(float *y, const float *x, const float *w, int n, float eps)
+{
+    __m512d ss0 = _mm512_setzero_pd(), ss1 = _mm512_setzero_pd();
+    for (int i = 0; i < n; i += 16) {
+        __m512 v = _mm512_maskz_loadu_ps(tail_mask(n - i), x + i);
+        __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+        __m512d hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
+        ss0 = _mm512_fmadd_pd(lo, lo, ss0);
+        ss1 = _mm512_fmadd_pd(hi, hi, ss1);
+    }
+    double ss = _mm512_reduce_add_pd(_mm512_add_pd(ss0, ss1));
+    __m512 scale = _mm512_set1_ps((float)(1.0 / sqrt((double)(float)(ss / n) + (double)eps)));
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 m = tail_mask(n - i);
+        __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), scale);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, w + i), v));
+    }
+}
+
+/* gelu_new(a) = 0.5 a (1 + tanh(u)) = a / (1 + e^(-2u)), u = sqrt(2/pi)(a + 0.044715 a^3):
+ * the sigmoid form has no cancellation for negative a. */
+static void gelu_mul_avx512(float *y, const float *a, const float *b, int n)
+{
+    const __m512 k0 = _mm512_set1_ps(-2.0f * 0.7978845608028654f), k1 = _mm512_set1_ps(0.044715f);
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 m = tail_mask(n - i);
+        __m512 v = _mm512_maskz_loadu_ps(m, a + i);
+        __m512 u = _mm512_mul_ps(k0, _mm512_fmadd_ps(_mm512_mul_ps(k1, v), _mm512_mul_ps(v, v), v));
+        __m512 g = _mm512_div_ps(v, _mm512_add_ps(one, exp_ps(u)));
+        _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(g, _mm512_maskz_loadu_ps(m, b + i)));
+    }
+}
+
+const rt5__kernels *rt5__kernels_avx512(void)
+{
+    static const rt5__kernels table = {
+        .name = "avx512",
+        .gemm_acc = gemm_acc_avx512,
+        .softmax_rows = softmax_rows_avx512,
+        .rms_norm = rms_norm_avx512,
+        .gelu_mul = gelu_mul_avx512,
+    };
+    return __builtin_cpu_supports("avx512f") ? &table : NULL;
+}
+
+#else /* no AVX-512 in this build */
+
+const rt5__kernels *rt5__kernels_avx512(void)
+{
+    return 0;
+}
+
+#endif
