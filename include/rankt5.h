@@ -301,7 +301,7 @@ RT5_API rt5_status rt5_engine_get_params(const rt5_engine *engine, rt5_engine_pa
  * any, runs on the calling thread after each batch with the number of
  * sequences done; returning nonzero stops the call with RT5_ERR_CANCELLED
  * once the batches already running finish. Errors: RT5_ERR_INVALID_ARGUMENT
- * (an empty sequence), RT5_ERR_TOO_LONG (a sequence over max_length), or a
+ * (an empty sequence or an id outside the model's vocabulary), RT5_ERR_TOO_LONG (a sequence over max_length), or a
  * session's error; the message names the sequence or batch. After a first
  * call with n sequences, calls with at most n allocate nothing. */
 RT5_API rt5_status rt5_engine_score(rt5_engine *engine, const rt5_seq *seqs, size_t n,

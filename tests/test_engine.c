@@ -182,7 +182,7 @@ TEST(test_engine_single_token_and_empty_run)
     CHECK_EQ_INT(f.calls, 0);
 }
 
-TEST(test_engine_rejects_empty_and_too_long_sequences_by_index)
+TEST(test_engine_rejects_empty_too_long_and_out_of_vocabulary_sequences_by_index)
 {
     int32_t ids[8] = {3, 4, 5, 6, 7, 8, 9, 1};
     rt5_seq seqs[3] = {{ids, 8}, {ids, 0}, {ids, 8}};
@@ -198,6 +198,14 @@ TEST(test_engine_rejects_empty_and_too_long_sequences_by_index)
     p.max_length = 7;
     CHECK_EQ_INT(rt5__scheduler_run(sched, &p, seqs, 3, scores, &err), RT5_ERR_TOO_LONG);
     CHECK(strstr(err.text, "sequence 0 has 8 tokens, more than max_length 7") != NULL);
+    p.max_length = 8;
+    p.vocab_size = 9;
+    CHECK_EQ_INT(rt5__scheduler_run(sched, &p, seqs, 3, scores, &err), RT5_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(err.text, "sequence 0: id 9 at position 6 is outside the model's vocabulary of 9") != NULL);
+    ids[6] = -3;
+    p.vocab_size = 10;
+    CHECK_EQ_INT(rt5__scheduler_run(sched, &p, seqs, 3, scores, &err), RT5_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(err.text, "id -3 at position 6") != NULL);
     CHECK_EQ_INT(f.calls, 0);
     rt5__scheduler_free(sched);
 }
@@ -231,7 +239,7 @@ TEST(test_engine_reports_progress_and_cancels_between_batches)
         rt5__errmsg err = {{0}};
         REQUIRE(rt5__scheduler_create(workers, fake_batch, &f, &sched, &err) == RT5_OK);
         progress_log log = {0, 0, 0, 1, 0};
-        rt5__schedule_params p = {64, 32, log_progress, &log};
+        rt5__schedule_params p = {64, 32, log_progress, &log, 0};
         CHECK_EQ_INT(rt5__scheduler_run(sched, &p, s.seqs, s.n, scores, &err), RT5_OK);
         rt5__schedule_stats stats;
         rt5__scheduler_stats(sched, &stats);
@@ -273,7 +281,7 @@ TEST(test_engine_batch_failure_is_reported_with_its_message)
         rt5__scheduler *sched = NULL;
         rt5__errmsg err = {{0}};
         REQUIRE(rt5__scheduler_create(workers, fake_batch, &f, &sched, &err) == RT5_OK);
-        rt5__schedule_params p = {32, 16, NULL, NULL};
+        rt5__schedule_params p = {32, 16, NULL, NULL, 0};
         CHECK_EQ_INT(rt5__scheduler_run(sched, &p, s.seqs, s.n, scores, &err), RT5_ERR_INTERNAL);
         CHECK(strstr(err.text, "fake failure in call 4") != NULL);
         CHECK(strstr(err.text, "batch of") != NULL);
@@ -292,7 +300,7 @@ TEST(test_engine_allocates_nothing_after_warm_up)
     rt5__scheduler *sched = NULL;
     rt5__errmsg err = {{0}};
     REQUIRE(rt5__scheduler_create(2, fake_batch, &f, &sched, &err) == RT5_OK);
-    rt5__schedule_params p = {512, 128, NULL, NULL};
+    rt5__schedule_params p = {512, 128, NULL, NULL, 0};
     CHECK_EQ_INT(rt5__scheduler_run(sched, &p, s.seqs, s.n, scores, &err), RT5_OK);
     rt5__schedule_stats warm, after;
     rt5__scheduler_stats(sched, &warm);

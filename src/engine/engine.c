@@ -27,6 +27,7 @@ struct rt5_engine {
     const rt5_model *model;
     rt5_engine_params params; /* resolved: n_threads, n_workers never 0 */
     rt5_session **sessions;   /* (n_workers)                            */
+    size_t vocab_size;        /* ids are checked against it; 0 = unknown */
     rt5__scheduler *sched;
 };
 
@@ -112,6 +113,9 @@ RT5_API rt5_status rt5_engine_create(const rt5_model *model, const rt5_engine_pa
     e->model = model;
     if (!model)
         return rt5__fail(&e->err, RT5_ERR_INVALID_ARGUMENT, "no model given");
+    rt5_model_info info;
+    if (rt5_model_get_info(model, &info) == RT5_OK && info.vocab_size > 0)
+        e->vocab_size = (size_t)info.vocab_size;
     rt5_status st = resolve_params(e, params);
     if (st == RT5_OK)
         st = create_sessions(e);
@@ -155,6 +159,7 @@ RT5_API rt5_status rt5_engine_score(rt5_engine *e, const rt5_seq *seqs, size_t n
         .max_length = (size_t)e->params.max_length,
         .progress = e->params.progress,
         .progress_user_data = e->params.progress_user_data,
+        .vocab_size = e->vocab_size,
     };
     return rt5__scheduler_run(e->sched, &sp, seqs, n, scores, &e->err);
 }

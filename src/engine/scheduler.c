@@ -105,6 +105,12 @@ static rt5_status validate(const rt5__schedule_params *p, const rt5_seq *seqs, s
             return rt5__fail(err, RT5_ERR_TOO_LONG,
                              "sequence %zu has %zu tokens, more than max_length %zu", i,
                              seqs[i].n_ids, p->max_length);
+        for (size_t k = 0; p->vocab_size && k < seqs[i].n_ids; k++)
+            if (seqs[i].ids[k] < 0 || (size_t)seqs[i].ids[k] >= p->vocab_size)
+                return rt5__fail(err, RT5_ERR_INVALID_ARGUMENT,
+                                 "sequence %zu: id %ld at position %zu is outside the model's "
+                                 "vocabulary of %zu (a tokenizer for another model?)",
+                                 i, (long)seqs[i].ids[k], k, p->vocab_size);
     }
     return RT5_OK;
 }

@@ -37,6 +37,7 @@ typedef struct rt5__schedule_params {
     size_t max_length;       /* longest sequence accepted (>= 1)           */
     rt5_progress_fn progress; /* may be NULL                               */
     void *progress_user_data;
+    size_t vocab_size;       /* ids must be < vocab_size; 0 = unchecked    */
 } rt5__schedule_params;
 
 /* Creates a scheduler with n_workers workers (threads started now when
@@ -46,7 +47,8 @@ rt5_status rt5__scheduler_create(int n_workers, rt5__score_batch_fn score, void 
 void rt5__scheduler_free(rt5__scheduler *sched);
 
 /* Scores n sequences into scores (input order). Not reentrant: one call at
- * a time. Errors: RT5_ERR_INVALID_ARGUMENT (an empty sequence),
+ * a time. Errors: RT5_ERR_INVALID_ARGUMENT (an empty sequence, an id
+ * outside the vocabulary),
  * RT5_ERR_TOO_LONG (a sequence over max_length), RT5_ERR_CANCELLED (the
  * progress callback returned nonzero), or the callback's status. */
 rt5_status rt5__scheduler_run(rt5__scheduler *sched, const rt5__schedule_params *params,
