@@ -17,12 +17,4 @@ RT5_API void rt5_model_free(rt5_model *m) {}
 RT5_API const char *rt5_model_last_error(const rt5_model *m) { return "model loader not built yet"; }
 RT5_API rt5_status rt5_model_get_info(const rt5_model *m, rt5_model_info *i) { PENDING; }
 RT5_API const char *rt5_model_warning(const rt5_model *m, int32_t i) { return NULL; }
-rt5_status rt5__forward_prepare(rt5_model *model) { PENDING; }
-void rt5__forward_release(rt5_model *model) {}
 
-/* sessions (src/engine/session.c, over src/model forward) */
-RT5_API rt5_session_params rt5_session_default_params(void) { return (rt5_session_params){4096, 512, 0}; }
-RT5_API rt5_status rt5_session_create(const rt5_model *m, const rt5_session_params *p, rt5_session **o) { *o = NULL; PENDING; }
-RT5_API void rt5_session_free(rt5_session *s) {}
-RT5_API const char *rt5_session_last_error(const rt5_session *s) { return "sessions not built yet"; }
-RT5_API rt5_status rt5_session_score(rt5_session *s, const rt5_seq *q, size_t n, float *scores) { PENDING; }

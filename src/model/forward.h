@@ -1,0 +1,53 @@
+/*
+ * forward.h -- the T5 encoder + RankT5 head forward pass over packed
+ * variable-length batches, and the per-worker workspace it runs in.
+ *
+ * A batch is n sequences concatenated into T tokens. Token-wise products
+ * (q/k/v, o, feed-forward) run once over all T rows; attention runs per
+ * sequence and head, so there is no padding work and no mask. Only the first
+ * token of each sequence reaches the score head.
+ *
+ * The workspace is created once per session, sized for (max_tokens,
+ * max_length), and scoring allocates nothing.
+ */
+#ifndef RT5_MODEL_FORWARD_H
+#define RT5_MODEL_FORWARD_H
+
+#include "core/common.h"
+#include "model/model.h"
+
+typedef struct rt5__workspace rt5__workspace;
+
+/* Seconds spent per kind of work since the workspace was made. gemm: the
+ * oneDNN products; attention: q.k^T + bias, softmax, p.v; norm: RMSNorm and
+ * the gated activation; other: embedding gather, head, bookkeeping. */
+typedef struct rt5__profile {
+    double gemm, attention, norm, other;
+    uint64_t batches, sequences, tokens;
+} rt5__profile;
+
+rt5_status rt5__workspace_create(const rt5_model *model, int32_t max_tokens, int32_t max_length,
+                                 int32_t n_threads, rt5__workspace **out, rt5__errmsg *err);
+void rt5__workspace_free(rt5__workspace *ws);
+
+/* Bytes the workspace holds (activations, attention scratch, oneDNN
+ * scratchpad). */
+size_t rt5__workspace_bytes(const rt5__workspace *ws);
+const rt5__profile *rt5__workspace_profile(const rt5__workspace *ws);
+
+/* Scores n sequences as one packed batch. Errors: RT5_ERR_TOO_LONG when a
+ * sequence exceeds max_length or the batch exceeds max_tokens,
+ * RT5_ERR_INVALID_ARGUMENT for an empty sequence or an id outside the
+ * vocabulary. */
+rt5_status rt5__forward_score(rt5__workspace *ws, const rt5_seq *seqs, size_t n, float *scores,
+                              rt5__errmsg *err);
+
+/* Packed-weight memory of a prepared model, and how many bytes of the
+ * checkpoint mapping were handed back to the kernel after packing. */
+void rt5__forward_memory(const rt5_model *model, size_t *packed_bytes, size_t *released_bytes);
+
+/* The profile of a session's workspace (implemented in engine/session.c;
+ * for benchmarks). */
+const rt5__profile *rt5__session_profile(const rt5_session *session);
+
+#endif /* RT5_MODEL_FORWARD_H */

@@ -1,0 +1,221 @@
+/*
+ * linear.c -- oneDNN matmuls for the forward pass (see linear.h).
+ *
+ * Why fixed row counts: oneDNN 2.6's fast f32 matmul (brgemm) needs the row
+ * count when the primitive is made; with a run-time row count it falls back
+ * to a GEMM that repacks the weights on every call (16-100 GFLOP/s instead of
+ * ~180-220 at our shapes on 2 Zen 4 cores, bench notes in docs/model.md).
+ * Cutting M into chunks of 1024/512/.../8 rows keeps the packed weights and
+ * costs little: each chunk still streams the whole weight matrix, but even 8-
+ * to 16-row products run near full speed.
+ */
+#include "model/linear.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const int32_t rt5__chunk_rows[RT5__N_CHUNKS] = {1024, 512, 256, 128, 64, 32, 16, 8};
+
+#define DNNL_TRY(call, what)                                                              \
+    do {                                                                                  \
+        dnnl_status_t st_ = (call);                                                       \
+        if (st_ != dnnl_success)                                                          \
+            return rt5__fail(err, st_ == dnnl_out_of_memory ? RT5_ERR_OUT_OF_MEMORY       \
+                                                            : RT5_ERR_INTERNAL,           \
+                             "oneDNN: %s failed (status %d)", what, (int)st_);            \
+    } while (0)
+
+static rt5_status make_attr(dnnl_primitive_attr_t *attr, rt5__epilogue epi, rt5__errmsg *err)
+{
+    dnnl_post_ops_t ops = NULL;
+    DNNL_TRY(dnnl_primitive_attr_create(attr), "attr create");
+    DNNL_TRY(dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user), "scratchpad mode");
+    if (epi == RT5__EPI_NONE)
+        return RT5_OK;
+    DNNL_TRY(dnnl_post_ops_create(&ops), "post-ops create");
+    dnnl_status_t st = epi == RT5__EPI_RELU ? dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_relu, 0, 0)
+                                            : dnnl_post_ops_append_sum(ops, 1.0f);
+    if (st == dnnl_success)
+        st = dnnl_primitive_attr_set_post_ops(*attr, ops);
+    dnnl_post_ops_destroy(ops);
+    DNNL_TRY(st, "post-ops setup");
+    return RT5_OK;
+}
+
+/* One primitive for rows x (k -> n); wmd NULL lets oneDNN pick the layout. */
+static rt5_status make_prim(rt5__gemm_plan *plan, int idx, dnnl_engine_t engine, const dnnl_memory_desc_t *wmd,
+                            dnnl_primitive_attr_t attr, rt5__errmsg *err)
+{
+    dnnl_memory_desc_t src, wei, dst;
+    dnnl_dims_t sd = {rt5__chunk_rows[idx], plan->k}, wd = {plan->k, plan->n}, dd = {rt5__chunk_rows[idx], plan->n};
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&src, 2, sd, dnnl_f32, dnnl_ab), "src md");
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst, 2, dd, dnnl_f32, dnnl_ab), "dst md");
+    if (wmd)
+        wei = *wmd;
+    else
+        DNNL_TRY(dnnl_memory_desc_init_by_tag(&wei, 2, wd, dnnl_f32, dnnl_format_tag_any), "weights md");
+    dnnl_matmul_desc_t desc;
+    DNNL_TRY(dnnl_matmul_desc_init(&desc, &src, &wei, NULL, &dst), "matmul desc");
+    dnnl_primitive_desc_t pd;
+    DNNL_TRY(dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL), "matmul primitive desc");
+    if (!wmd)
+        plan->weights_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    plan->scratch_md[idx] = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    size_t sb = dnnl_memory_desc_get_size(&plan->scratch_md[idx]);
+    plan->scratch_bytes = RT5_MAX(plan->scratch_bytes, sb);
+    dnnl_status_t st = dnnl_primitive_create(&plan->prims[idx], pd);
+    dnnl_primitive_desc_destroy(pd);
+    DNNL_TRY(st, "matmul primitive");
+    return RT5_OK;
+}
+
+rt5_status rt5__gemm_plan_init(rt5__gemm_plan *plan, dnnl_engine_t engine, int32_t k, int32_t n,
+                               rt5__epilogue epi, rt5__errmsg *err)
+{
+    memset(plan, 0, sizeof *plan);
+    plan->k = k, plan->n = n, plan->epilogue = epi;
+    dnnl_primitive_attr_t attr = NULL;
+    rt5_status st = make_attr(&attr, epi, err);
+    /* The largest chunk chooses the packed layout; the others must accept it
+     * (they do for every f32 shape we measured; if not, load fails loudly). */
+    for (int i = 0; st == RT5_OK && i < RT5__N_CHUNKS; i++)
+        st = make_prim(plan, i, engine, i == 0 ? NULL : &plan->weights_md, attr, err);
+    if (attr)
+        dnnl_primitive_attr_destroy(attr);
+    if (st != RT5_OK)
+        rt5__gemm_plan_destroy(plan);
+    return st;
+}
+
+void rt5__gemm_plan_destroy(rt5__gemm_plan *plan)
+{
+    for (int i = 0; i < RT5__N_CHUNKS; i++)
+        if (plan->prims[i])
+            dnnl_primitive_destroy(plan->prims[i]);
+    memset(plan->prims, 0, sizeof plan->prims);
+}
+
+/* Reorders the plain (n, k) weight -- a (k, n) matrix in "ba" order -- into
+ * the plan's layout. */
+static rt5_status reorder_into(dnnl_memory_t packed, const dnnl_memory_desc_t *packed_md, const float *w,
+                               int32_t k, int32_t n, dnnl_engine_t engine, dnnl_stream_t stream,
+                               rt5__errmsg *err)
+{
+    dnnl_memory_desc_t user_md;
+    dnnl_dims_t wd = {k, n};
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&user_md, 2, wd, dnnl_f32, dnnl_ba), "user weights md");
+    dnnl_memory_t user;
+    DNNL_TRY(dnnl_memory_create(&user, &user_md, engine, (void *)w), "user weights memory");
+    dnnl_primitive_desc_t rpd;
+    dnnl_status_t st = dnnl_reorder_primitive_desc_create(&rpd, &user_md, engine, packed_md, engine, NULL);
+    dnnl_primitive_t r = NULL;
+    if (st == dnnl_success) {
+        st = dnnl_primitive_create(&r, rpd);
+        dnnl_primitive_desc_destroy(rpd);
+    }
+    if (st == dnnl_success) {
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, packed}};
+        st = dnnl_primitive_execute(r, stream, 2, args);
+        if (st == dnnl_success)
+            st = dnnl_stream_wait(stream);
+    }
+    if (r)
+        dnnl_primitive_destroy(r);
+    dnnl_memory_destroy(user);
+    DNNL_TRY(st, "weight packing reorder");
+    return RT5_OK;
+}
+
+rt5_status rt5__linear_pack(rt5__linear *lin, const rt5__gemm_plan *plan, dnnl_engine_t engine,
+                            dnnl_stream_t stream, const float *const *parts, const int32_t *rows,
+                            int n_parts, rt5__errmsg *err)
+{
+    memset(lin, 0, sizeof *lin);
+    lin->plan = plan;
+    const float *src = parts[0];
+    float *joined = NULL;
+    if (n_parts > 1) { /* stack the row blocks: (sum rows, k) */
+        size_t bytes = (size_t)plan->n * (size_t)plan->k * sizeof(float), at = 0;
+        joined = malloc(bytes);
+        if (!joined)
+            return rt5__fail(err, RT5_ERR_OUT_OF_MEMORY, "packing weights: %zu bytes", bytes);
+        for (int i = 0; i < n_parts; i++) {
+            size_t part = (size_t)rows[i] * (size_t)plan->k;
+            memcpy(joined + at, parts[i], part * sizeof(float));
+            at += part;
+        }
+        src = joined;
+    }
+    rt5_status st = RT5_OK;
+    dnnl_status_t ds = dnnl_memory_create(&lin->weights, &plan->weights_md, engine, DNNL_MEMORY_ALLOCATE);
+    if (ds != dnnl_success)
+        st = rt5__fail(err, RT5_ERR_OUT_OF_MEMORY, "oneDNN: packed weights (%d x %d)", plan->n, plan->k);
+    else
+        st = reorder_into(lin->weights, &plan->weights_md, src, plan->k, plan->n, engine, stream, err);
+    lin->packed_bytes = dnnl_memory_desc_get_size(&plan->weights_md);
+    free(joined);
+    return st;
+}
+
+void rt5__linear_destroy(rt5__linear *lin)
+{
+    if (lin->weights)
+        dnnl_memory_destroy(lin->weights);
+    lin->weights = NULL;
+}
+
+rt5_status rt5__linear_bind(rt5__linear_binding *b, const rt5__gemm_plan *plan, dnnl_engine_t engine,
+                            void *scratchpad, rt5__errmsg *err)
+{
+    memset(b, 0, sizeof *b);
+    for (int i = 0; i < RT5__N_CHUNKS; i++) {
+        dnnl_memory_desc_t src, dst;
+        dnnl_dims_t sd = {rt5__chunk_rows[i], plan->k}, dd = {rt5__chunk_rows[i], plan->n};
+        DNNL_TRY(dnnl_memory_desc_init_by_tag(&src, 2, sd, dnnl_f32, dnnl_ab), "src md");
+        DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst, 2, dd, dnnl_f32, dnnl_ab), "dst md");
+        /* handles are placeholders until run sets them */
+        DNNL_TRY(dnnl_memory_create(&b->src[i], &src, engine, DNNL_MEMORY_NONE), "src memory");
+        DNNL_TRY(dnnl_memory_create(&b->dst[i], &dst, engine, DNNL_MEMORY_NONE), "dst memory");
+        DNNL_TRY(dnnl_memory_create(&b->scratch[i], &plan->scratch_md[i], engine, scratchpad), "scratchpad memory");
+    }
+    return RT5_OK;
+}
+
+void rt5__linear_unbind(rt5__linear_binding *b)
+{
+    for (int i = 0; i < RT5__N_CHUNKS; i++) {
+        if (b->src[i])
+            dnnl_memory_destroy(b->src[i]);
+        if (b->dst[i])
+            dnnl_memory_destroy(b->dst[i]);
+        if (b->scratch[i])
+            dnnl_memory_destroy(b->scratch[i]);
+    }
+    memset(b, 0, sizeof *b);
+}
+
+rt5_status rt5__linear_run(const rt5__linear *lin, rt5__linear_binding *b, dnnl_stream_t stream,
+                           const float *x, float *y, int32_t m)
+{
+    const rt5__gemm_plan *plan = lin->plan;
+    int32_t rows = rt5__round_rows(m), done = 0;
+    while (done < rows) {
+        int c = 0;
+        while (rt5__chunk_rows[c] > rows - done)
+            c++;
+        dnnl_status_t st = dnnl_memory_set_data_handle(b->src[c], (void *)(x + (size_t)done * plan->k));
+        if (st == dnnl_success)
+            st = dnnl_memory_set_data_handle(b->dst[c], y + (size_t)done * plan->n);
+        if (st == dnnl_success) {
+            dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, b->src[c]},
+                                       {DNNL_ARG_WEIGHTS, lin->weights},
+                                       {DNNL_ARG_DST, b->dst[c]},
+                                       {DNNL_ARG_SCRATCHPAD, b->scratch[c]}};
+            st = dnnl_primitive_execute(plan->prims[c], stream, 4, args);
+        }
+        if (st != dnnl_success)
+            return RT5_ERR_INTERNAL;
+        done += rt5__chunk_rows[c];
+    }
+    return dnnl_stream_wait(stream) == dnnl_success ? RT5_OK : RT5_ERR_INTERNAL;
+}

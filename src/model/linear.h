@@ -1,0 +1,85 @@
+/*
+ * linear.h -- the forward pass's matrix products, y = x . W^T, behind a small
+ * interface so that compute types (f32 now; bf16/int8 later) differ only here.
+ *
+ * A "plan" is one GEMM shape (in_features k, out_features n, an epilogue) and
+ * owns oneDNN matmul primitives for a fixed set of row counts; a batch of M
+ * rows runs as a few chunks of those sizes (M rounded up to 8). The weights of
+ * a "linear" are packed once, at load, into the blocked layout those
+ * primitives prefer (the same layout for every row count). Primitives use a
+ * caller-provided scratchpad, so running allocates nothing and one plan can
+ * serve many sessions at once; each session binds its own memory objects
+ * (rt5__linear_binding) to its buffers.
+ */
+#ifndef RT5_MODEL_LINEAR_H
+#define RT5_MODEL_LINEAR_H
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "core/common.h"
+
+/* Row counts a batch is cut into; M is first rounded up to RT5__ROW_ALIGN. */
+#define RT5__ROW_ALIGN 8
+#define RT5__N_CHUNKS 8
+#define RT5__MAX_CHUNK 1024
+
+typedef enum rt5__epilogue {
+    RT5__EPI_NONE = 0,   /* y  = x . W^T                                  */
+    RT5__EPI_RELU,       /* y  = max(0, x . W^T)                          */
+    RT5__EPI_ACCUMULATE, /* y += x . W^T (the residual add, fused)        */
+    RT5__EPI_COUNT
+} rt5__epilogue;
+
+typedef struct rt5__gemm_plan {
+    int32_t k, n;
+    rt5__epilogue epilogue;
+    dnnl_memory_desc_t weights_md;            /* packed layout, (k, n)     */
+    dnnl_primitive_t prims[RT5__N_CHUNKS];    /* rows = rt5__chunk_rows[i] */
+    dnnl_memory_desc_t scratch_md[RT5__N_CHUNKS];
+    size_t scratch_bytes;                     /* max over the chunks       */
+} rt5__gemm_plan;
+
+typedef struct rt5__linear {
+    const rt5__gemm_plan *plan;
+    dnnl_memory_t weights; /* packed copy, owned */
+    size_t packed_bytes;
+} rt5__linear;
+
+/* A session's memory objects for one plan: src/dst/scratchpad per chunk. */
+typedef struct rt5__linear_binding {
+    dnnl_memory_t src[RT5__N_CHUNKS], dst[RT5__N_CHUNKS], scratch[RT5__N_CHUNKS];
+} rt5__linear_binding;
+
+extern const int32_t rt5__chunk_rows[RT5__N_CHUNKS];
+
+/* Creates the primitives of a plan on engine. */
+rt5_status rt5__gemm_plan_init(rt5__gemm_plan *plan, dnnl_engine_t engine, int32_t k, int32_t n,
+                               rt5__epilogue epi, rt5__errmsg *err);
+void rt5__gemm_plan_destroy(rt5__gemm_plan *plan);
+
+/* Packs W given as n_parts row blocks of a torch (n, k) weight -- parts[i]
+ * is (rows[i], k) row-major and sum(rows) == plan->n -- so q, k and v (or
+ * wi_0 and wi_1) become one product. */
+rt5_status rt5__linear_pack(rt5__linear *lin, const rt5__gemm_plan *plan, dnnl_engine_t engine,
+                            dnnl_stream_t stream, const float *const *parts, const int32_t *rows,
+                            int n_parts, rt5__errmsg *err);
+void rt5__linear_destroy(rt5__linear *lin);
+
+/* Binds a session's scratchpad (plan->scratch_bytes at least) to a plan. */
+rt5_status rt5__linear_bind(rt5__linear_binding *b, const rt5__gemm_plan *plan, dnnl_engine_t engine,
+                            void *scratchpad, rt5__errmsg *err);
+void rt5__linear_unbind(rt5__linear_binding *b);
+
+/* y[M][n] (=, or += for ACCUMULATE) x[M][k] . W^T, contiguous rows. x and y
+ * must have room for M rounded up to RT5__ROW_ALIGN rows: the padding rows
+ * are computed and ignored. */
+rt5_status rt5__linear_run(const rt5__linear *lin, rt5__linear_binding *b, dnnl_stream_t stream,
+                           const float *x, float *y, int32_t m);
+
+/* Rows M is padded to. */
+static inline int32_t rt5__round_rows(int32_t m)
+{
+    return (m + RT5__ROW_ALIGN - 1) / RT5__ROW_ALIGN * RT5__ROW_ALIGN;
+}
+
+#endif /* RT5_MODEL_LINEAR_H */

@@ -1,0 +1,293 @@
+/*
+ * test_forward.c -- the forward pass against Hugging Face.
+ *
+ * tests/fixtures/golden/ holds tiny random RankT5 rerankers (ReLU and gated-
+ * GELU, several bucket settings, f32 and f16 files, .bin and .safetensors)
+ * and the scores transformers.T5EncoderModel + the card's head gave for
+ * real-text pairs (float64 and float32), written by tools/gen_golden.py.
+ * Checked here: every pair scored alone is within 1e-5 (relative, harness
+ * convention |a-b| <= tol*max(1,|b|)) of the float64 score; rankings per
+ * query equal; one packed batch equals one-at-a-time; thread counts agree;
+ * session errors (too long, empty, bad id) are reported.
+ */
+#include "harness.h"
+
+#include <jansson.h>
+
+#include "rankt5.h"
+
+#define GOLDEN "tests/fixtures/golden/"
+#define TOL_F64 1e-5
+
+typedef struct golden_pair {
+    char label[64];
+    int32_t *ids;
+    size_t n_ids;
+    double f64, f32;
+} golden_pair;
+
+typedef struct golden_model {
+    char name[64];
+    int32_t vocab;
+    golden_pair *pairs;
+    size_t n_pairs;
+} golden_model;
+
+static golden_model *models;
+static size_t n_models;
+
+static void load_golden(void)
+{
+    if (models)
+        return;
+    json_error_t jerr;
+    json_t *root = json_load_file(rt5t_path(GOLDEN "golden.json"), 0, &jerr);
+    if (!root) {
+        fprintf(stderr, "  golden.json: %s\n", jerr.text);
+        return;
+    }
+    json_t *jm = json_object_get(root, "models");
+    n_models = json_array_size(jm);
+    models = calloc(n_models, sizeof *models);
+    for (size_t i = 0; i < n_models; i++) {
+        json_t *m = json_array_get(jm, i), *jp = json_object_get(m, "pairs");
+        snprintf(models[i].name, sizeof models[i].name, "%s", json_string_value(json_object_get(m, "name")));
+        models[i].vocab = (int32_t)json_integer_value(json_object_get(m, "vocab_size"));
+        models[i].n_pairs = json_array_size(jp);
+        models[i].pairs = calloc(models[i].n_pairs, sizeof(golden_pair));
+        for (size_t k = 0; k < models[i].n_pairs; k++) {
+            json_t *p = json_array_get(jp, k), *ids = json_object_get(p, "ids");
+            golden_pair *g = &models[i].pairs[k];
+            snprintf(g->label, sizeof g->label, "%s", json_string_value(json_object_get(p, "label")));
+            g->n_ids = json_array_size(ids);
+            g->ids = malloc(sizeof(int32_t) * (g->n_ids ? g->n_ids : 1));
+            for (size_t t = 0; t < g->n_ids; t++)
+                g->ids[t] = (int32_t)json_integer_value(json_array_get(ids, t));
+            g->f64 = json_real_value(json_object_get(p, "score_f64"));
+            g->f32 = json_real_value(json_object_get(p, "score_f32"));
+        }
+    }
+    json_decref(root);
+}
+
+static rt5_model *load_model(const golden_model *gm, const char *ext)
+{
+    char dir[4096], path[8192], config[8192];
+    snprintf(dir, sizeof dir, "%s", rt5t_path(GOLDEN));
+    int n1 = snprintf(config, sizeof config, "%s%s.config.json", dir, gm->name);
+    int n2 = snprintf(path, sizeof path, "%s%s.%s", dir, gm->name, ext);
+    if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof config || (size_t)n2 >= sizeof path)
+        return NULL;
+    rt5_model_params mp = rt5_model_default_params();
+    mp.config_path = config;
+    rt5_model *model = NULL;
+    rt5_status st = rt5_model_load(path, &mp, &model);
+    if (st != RT5_OK) {
+        fprintf(stderr, "  load %s: %s: %s\n", path, rt5_status_str(st), model ? rt5_model_last_error(model) : "");
+        rt5_model_free(model);
+        return NULL;
+    }
+    return model;
+}
+
+static rt5_session *make_session(const rt5_model *model, int32_t threads, int32_t max_tokens)
+{
+    rt5_session_params sp = rt5_session_default_params();
+    sp.max_length = 1024;
+    sp.max_batch_tokens = max_tokens;
+    sp.n_threads = threads;
+    rt5_session *s = NULL;
+    rt5_status st = rt5_session_create(model, &sp, &s);
+    if (st != RT5_OK) {
+        fprintf(stderr, "  session: %s: %s\n", rt5_status_str(st), rt5_session_last_error(s));
+        rt5_session_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Scores every pair alone into out. */
+static int score_alone(rt5_session *s, const golden_model *gm, float *out)
+{
+    for (size_t k = 0; k < gm->n_pairs; k++) {
+        rt5_seq seq = {gm->pairs[k].ids, gm->pairs[k].n_ids};
+        if (rt5_session_score(s, &seq, 1, &out[k]) != RT5_OK) {
+            fprintf(stderr, "  %s %s: %s\n", gm->name, gm->pairs[k].label, rt5_session_last_error(s));
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void check_against_hf(const golden_model *gm, const char *ext, const float *got)
+{
+    double worst = 0, worst_rel = 0, worst_torch32 = 0;
+    for (size_t k = 0; k < gm->n_pairs; k++) {
+        const golden_pair *g = &gm->pairs[k];
+        CHECK_NEAR(got[k], g->f64, TOL_F64);
+        double e = fabs(got[k] - g->f64) / fmax(1.0, fabs(g->f64));
+        worst = fmax(worst, e);
+        worst_rel = fmax(worst_rel, fabs(got[k] - g->f64) / fabs(g->f64));
+        worst_torch32 = fmax(worst_torch32, fabs(g->f32 - g->f64) / fmax(1.0, fabs(g->f64)));
+    }
+    fprintf(stderr, "  %-15s %-12s %zu pairs: max err vs HF f64 %.2e (pure relative %.2e); HF f32 vs f64 %.2e\n",
+            gm->name, ext, gm->n_pairs, worst, worst_rel, worst_torch32);
+}
+
+/* For each query group "qNdM", the order of documents by our score must be
+ * the order by the float64 score. */
+static void check_rankings(const golden_model *gm, const float *got)
+{
+    for (size_t a = 0; a < gm->n_pairs; a++)
+        for (size_t b = 0; b < gm->n_pairs; b++) {
+            const golden_pair *pa = &gm->pairs[a], *pb = &gm->pairs[b];
+            if (pa->label[0] != 'q' || pb->label[0] != 'q' || pa->label[1] != pb->label[1] || a == b)
+                continue;
+            if (pa->f64 > pb->f64)
+                CHECK(got[a] > got[b]);
+        }
+}
+
+TEST(test_forward_matches_hf_float64)
+{
+    load_golden();
+    REQUIRE(n_models >= 4);
+    static const char *const exts[] = {"safetensors", "bin"};
+    for (size_t i = 0; i < n_models; i++)
+        for (size_t e = 0; e < 2; e++) {
+            rt5_model *model = load_model(&models[i], exts[e]);
+            REQUIRE(model);
+            rt5_session *s = make_session(model, 0, 4096);
+            REQUIRE(s);
+            float *got = calloc(models[i].n_pairs, sizeof(float));
+            CHECK(score_alone(s, &models[i], got));
+            check_against_hf(&models[i], exts[e], got);
+            check_rankings(&models[i], got);
+            free(got);
+            rt5_session_free(s);
+            rt5_model_free(model);
+        }
+}
+
+TEST(test_forward_batch_equals_single)
+{
+    load_golden();
+    REQUIRE(n_models > 0);
+    for (size_t i = 0; i < n_models; i++) {
+        const golden_model *gm = &models[i];
+        rt5_model *model = load_model(gm, "safetensors");
+        REQUIRE(model);
+        rt5_session *s = make_session(model, 0, 4096);
+        REQUIRE(s);
+        float *alone = calloc(gm->n_pairs, sizeof(float)), *batch = calloc(gm->n_pairs, sizeof(float));
+        rt5_seq *seqs = calloc(gm->n_pairs, sizeof(rt5_seq));
+        for (size_t k = 0; k < gm->n_pairs; k++)
+            seqs[k] = (rt5_seq){gm->pairs[k].ids, gm->pairs[k].n_ids};
+        CHECK(score_alone(s, gm, alone));
+        CHECK_EQ_INT(rt5_session_score(s, seqs, gm->n_pairs, batch), RT5_OK);
+        for (size_t k = 0; k < gm->n_pairs; k++)
+            CHECK_NEAR(batch[k], alone[k], 1e-6);
+        /* and the batch in reverse order, so each pair sits elsewhere */
+        for (size_t k = 0; k < gm->n_pairs / 2; k++) {
+            rt5_seq t = seqs[k];
+            seqs[k] = seqs[gm->n_pairs - 1 - k], seqs[gm->n_pairs - 1 - k] = t;
+        }
+        CHECK_EQ_INT(rt5_session_score(s, seqs, gm->n_pairs, batch), RT5_OK);
+        for (size_t k = 0; k < gm->n_pairs; k++)
+            CHECK_NEAR(batch[gm->n_pairs - 1 - k], alone[k], 1e-6);
+        free(alone), free(batch), free(seqs);
+        rt5_session_free(s);
+        rt5_model_free(model);
+    }
+}
+
+TEST(test_forward_threads_agree)
+{
+    load_golden();
+    REQUIRE(n_models > 0);
+    const golden_model *gm = &models[0];
+    rt5_model *model = load_model(gm, "bin");
+    REQUIRE(model);
+    float *one = calloc(gm->n_pairs, sizeof(float)), *two = calloc(gm->n_pairs, sizeof(float));
+    rt5_session *s1 = make_session(model, 1, 2048), *s2 = make_session(model, 2, 2048);
+    REQUIRE(s1 && s2);
+    CHECK(score_alone(s1, gm, one));
+    CHECK(score_alone(s2, gm, two));
+    for (size_t k = 0; k < gm->n_pairs; k++)
+        CHECK_NEAR(one[k], two[k], 1e-6);
+    free(one), free(two);
+    rt5_session_free(s1);
+    rt5_session_free(s2);
+    rt5_model_free(model);
+}
+
+TEST(test_forward_session_errors)
+{
+    load_golden();
+    REQUIRE(n_models > 0);
+    rt5_model *model = load_model(&models[0], "safetensors");
+    REQUIRE(model);
+    rt5_session_params sp = rt5_session_default_params();
+    sp.max_length = 16;
+    sp.max_batch_tokens = 40;
+    rt5_session *s = NULL;
+    REQUIRE(rt5_session_create(model, &sp, &s) == RT5_OK);
+    int32_t ids[64];
+    for (int i = 0; i < 64; i++)
+        ids[i] = 5 + i;
+    float score[4] = {0};
+    rt5_seq too_long = {ids, 17};
+    CHECK_EQ_INT(rt5_session_score(s, &too_long, 1, score), RT5_ERR_TOO_LONG);
+    CHECK(strstr(rt5_session_last_error(s), "max_length") != NULL);
+    rt5_seq three[3] = {{ids, 16}, {ids, 16}, {ids, 16}}; /* 48 > 40 tokens */
+    CHECK_EQ_INT(rt5_session_score(s, three, 3, score), RT5_ERR_TOO_LONG);
+    rt5_seq empty = {ids, 0};
+    CHECK_EQ_INT(rt5_session_score(s, &empty, 1, score), RT5_ERR_INVALID_ARGUMENT);
+    int32_t bad[2] = {3, models[0].vocab};
+    rt5_seq out_of_vocab = {bad, 2};
+    CHECK_EQ_INT(rt5_session_score(s, &out_of_vocab, 1, score), RT5_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(rt5_session_last_error(s), "vocabulary") != NULL);
+    bad[1] = -1;
+    CHECK_EQ_INT(rt5_session_score(s, &out_of_vocab, 1, score), RT5_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_INT(rt5_session_score(s, three, 0, score), RT5_OK); /* nothing to do */
+    /* the session still works after errors: exactly max_length, exactly the budget */
+    rt5_seq fits[2] = {{ids, 16}, {ids, 16}};
+    CHECK_EQ_INT(rt5_session_score(s, fits, 2, score), RT5_OK);
+    CHECK_NEAR(score[0], score[1], 1e-6);
+    CHECK(isfinite(score[0]));
+    CHECK_EQ_INT(rt5_session_score(NULL, fits, 1, score), RT5_ERR_INVALID_ARGUMENT);
+    rt5_session_free(s);
+    rt5_session_free(NULL);
+    /* bad parameters */
+    sp.n_threads = -1;
+    CHECK_EQ_INT(rt5_session_create(model, &sp, &s), RT5_ERR_INVALID_ARGUMENT);
+    rt5_session_free(s);
+    sp = rt5_session_default_params();
+    sp.max_length = 0;
+    CHECK_EQ_INT(rt5_session_create(model, &sp, &s), RT5_ERR_INVALID_ARGUMENT);
+    rt5_session_free(s);
+    CHECK_EQ_INT(rt5_session_create(NULL, NULL, &s), RT5_ERR_INVALID_ARGUMENT);
+    rt5_session_free(s);
+    rt5_model_free(model);
+}
+
+TEST(test_forward_session_size_does_not_matter)
+{
+    /* Scores do not depend on the session's budget (row chunking differs). */
+    load_golden();
+    REQUIRE(n_models > 0);
+    const golden_model *gm = &models[2];
+    rt5_model *model = load_model(gm, "safetensors");
+    REQUIRE(model);
+    rt5_session *small = make_session(model, 0, 700), *big = make_session(model, 0, 8192);
+    REQUIRE(small && big);
+    float *a = calloc(gm->n_pairs, sizeof(float)), *b = calloc(gm->n_pairs, sizeof(float));
+    CHECK(score_alone(small, gm, a));
+    CHECK(score_alone(big, gm, b));
+    for (size_t k = 0; k < gm->n_pairs; k++)
+        CHECK_NEAR(a[k], b[k], 1e-6);
+    free(a), free(b);
+    rt5_session_free(small);
+    rt5_session_free(big);
+    rt5_model_free(model);
+}
