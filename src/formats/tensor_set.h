@@ -55,6 +55,7 @@ typedef struct rt5__tensor_set {
     char **metadata_keys;
     char **metadata_values;
     size_t n_metadata;
+    size_t cap_tensors, cap_files, cap_metadata; /* growth bookkeeping   */
 } rt5__tensor_set;
 
 /*
@@ -70,5 +71,40 @@ const rt5__tensor_view *rt5__tensor_set_find(const rt5__tensor_set *set, const c
 
 /* Number of elements of a view (product of its shape; 1 for a scalar). */
 int64_t rt5__tensor_numel(const rt5__tensor_view *view);
+
+/* ---- building a set (used by the format readers, not by src/model) ---- */
+
+/* Maps path read-only and adds it to the set's files; *file_out is the
+ * mapping (its address stays valid until the set is freed). */
+rt5_status rt5__tensor_set_map(rt5__tensor_set *set, const char *path,
+                               const rt5__mapped_file **file_out, rt5__errmsg *err);
+
+/* Appends a view called name (copied); the caller fills type, shape and
+ * strides, then calls rt5__tensor_view_place. NULL when out of memory. */
+rt5__tensor_view *rt5__tensor_set_add(rt5__tensor_set *set, const char *name);
+
+/* Points view at element `offset` of a storage of storage_bytes bytes at
+ * base, after checking that every element the shape and strides reach lies
+ * inside the storage (overflow-checked); sets n_bytes and contiguous. */
+rt5_status rt5__tensor_view_place(rt5__tensor_view *view, const uint8_t *base,
+                                  uint64_t storage_bytes, int64_t offset, rt5__errmsg *err);
+
+/* Row-major strides for view->shape. */
+void rt5__tensor_view_set_contiguous_strides(rt5__tensor_view *view);
+
+/* Adds one key=value metadata pair (both copied). */
+rt5_status rt5__tensor_set_add_metadata(rt5__tensor_set *set, const char *key, const char *value,
+                                        rt5__errmsg *err);
+
+/* Readers of the individual formats over bytes in memory (a mapping the
+ * set holds, or a test's buffer): each appends views into bytes, which must
+ * outlive the set. */
+rt5_status rt5__torch_read_memory(rt5__tensor_set *set, const uint8_t *bytes, size_t size,
+                                  rt5__errmsg *err);
+rt5_status rt5__safetensors_read_memory(rt5__tensor_set *set, const uint8_t *bytes, size_t size,
+                                        rt5__errmsg *err);
+
+/* An empty set, for the readers above. */
+rt5__tensor_set *rt5__tensor_set_new(void);
 
 #endif /* RT5_FORMATS_TENSOR_SET_H */
