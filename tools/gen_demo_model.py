@@ -10,7 +10,9 @@ Writes into tests/fixtures/demo/ (or --out):
                            `bash tools/demo.sh` runs the whole pipeline
                            (tokenizer, loader, forward pass, rerank) in seconds.
   model/config.json        its T5 config
-  hf_scores.jsonl          for every (query, passage) of run.bm25.trec: the text,
+  hf_scores.jsonl          for every (query, passage) of run.bm25.trec (and four
+                           edge cases with a "label": empty texts, a query and a
+                           document over the 512-token limit): the text,
                            the ids of the tokenizers library's T5 pair encoding
                            (../shared/tokenizer/t5-tokenizer.json, longest_first,
                            512) and the score of transformers.T5EncoderModel + the
@@ -113,6 +115,20 @@ def main():
             with torch.no_grad():
                 score = float(model(torch.tensor([ids]))[0])
             out.write(json.dumps({"qid": qid, "docid": docid, "query": q, "document": d, "ids": ids,
+                                  "score": score}) + "\n")
+        # Edge cases of the pair encoding, by label: an empty document, both
+        # empty, a query longer than the 512-token limit (longest_first cuts
+        # the query), a document far over the limit.
+        every = " ".join(passages[k] for k in sorted(passages))
+        edges = [("empty_document", "how do bees make honey", ""),
+                 ("empty_both", "", ""),
+                 ("long_query", every + " " + every, "Phobos and Deimos orbit Mars."),
+                 ("long_document", "why is the sky blue", every + " " + every + " " + every)]
+        for label, q, d in edges:
+            ids = tok.encode(q, d).ids
+            with torch.no_grad():
+                score = float(model(torch.tensor([ids]))[0])
+            out.write(json.dumps({"label": label, "query": q, "document": d, "ids": ids,
                                   "score": score}) + "\n")
 
 
