@@ -253,6 +253,7 @@ bool rt5__hf_encode_text(const rt5_tokenizer *tok, const char *text, size_t len,
         }
         if (!encode_segment(tok, s, seg, pos) || !rt5__toklist_push(&s->out, t->id, s->input.orig[pos]))
             return false;
+        s->out.items[s->out.len - 1].orig_last = s->input.orig[pos + t->len - 1];
         pos += t->len;
         seg = pos;
     }

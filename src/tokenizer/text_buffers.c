@@ -69,7 +69,7 @@ bool rt5__toklist_push(rt5__toklist *l, int32_t id, uint32_t orig)
         l->items = items;
         l->cap = cap;
     }
-    l->items[l->len++] = (rt5__token){id, orig};
+    l->items[l->len++] = (rt5__token){id, orig, orig};
     return true;
 }
 

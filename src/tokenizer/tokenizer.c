@@ -224,12 +224,12 @@ static rt5_status truncate_pair(rt5_truncation how, size_t budget, size_t *n1, s
     size_t excess = *n1 + *n2 - budget;
     switch (how) {
     case RT5_TRUNCATE_ONLY_SECOND:
-        if (*n2 < excess)
+        if (*n2 <= excess) /* tokenizers: "sequence to truncate too short" */
             return RT5_ERR_TOO_LONG;
         *n2 -= excess;
         return RT5_OK;
     case RT5_TRUNCATE_ONLY_FIRST:
-        if (*n1 < excess)
+        if (*n1 <= excess)
             return RT5_ERR_TOO_LONG;
         *n1 -= excess;
         return RT5_OK;
@@ -250,13 +250,13 @@ static rt5_status truncate_pair(rt5_truncation how, size_t budget, size_t *n1, s
     }
 }
 
-/* Removes up to want tokens whose original offset lies in [lo, hi), last
+/* Removes up to want tokens that cover original bytes in [lo, hi), last
  * first; returns how many it removed. */
 static size_t remove_span_tokens(rt5__toklist *l, uint32_t lo, uint32_t hi, size_t want)
 {
     size_t removed = 0;
     for (size_t i = l->len; i-- > 0 && removed < want;) {
-        if (l->items[i].orig < lo || l->items[i].orig >= hi)
+        if (l->items[i].orig_last < lo || l->items[i].orig >= hi)
             continue;
         memmove(l->items + i, l->items + i + 1, (l->len - i - 1) * sizeof *l->items);
         l->len--;
@@ -348,7 +348,7 @@ static rt5_status encode_hf_pair(const rt5_tokenizer *tok, const rt5_pair_params
     if (!rt5__toklist_push(&s->out, 0, 0))
         return RT5_ERR_OUT_OF_MEMORY;
     memmove(s->out.items + keep_q + 1, s->out.items + nq, keep_d * sizeof *s->out.items);
-    s->out.items[keep_q] = (rt5__token){tok->eos_id, 0};
+    s->out.items[keep_q] = (rt5__token){tok->eos_id, 0, 0};
     s->out.len = keep_q + 1 + keep_d;
     return rt5__toklist_push(&s->out, tok->eos_id, 0) ? RT5_OK : RT5_ERR_OUT_OF_MEMORY;
 }

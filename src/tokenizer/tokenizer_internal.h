@@ -100,10 +100,13 @@ bool rt5__tstr_reserve(rt5__tstr *s, size_t extra);
 bool rt5__tstr_append(rt5__tstr *s, const char *bytes, size_t n, uint32_t orig);
 void rt5__tstr_free(rt5__tstr *s);
 
-/* One token of an encoding: its id and the original byte where it starts. */
+/* One token of an encoding: its id and the original bytes where it starts
+ * and where its last byte came from (tokens made only of inserted bytes,
+ * such as </s>, have orig_last == orig). */
 typedef struct rt5__token {
     int32_t id;
     uint32_t orig;
+    uint32_t orig_last;
 } rt5__token;
 
 typedef struct rt5__toklist {

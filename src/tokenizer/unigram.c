@@ -108,7 +108,7 @@ static void fuse_unknowns(const rt5_tokenizer *tok, const unsigned char *t, size
             if (found >= 0)
                 id = found;
         }
-        out->items[w++] = (rt5__token){id, out->items[r].orig};
+        out->items[w++] = (rt5__token){id, out->items[r].orig, 0};
         r = q + 1;
     }
     out->len = w;
@@ -136,7 +136,14 @@ bool rt5__unigram_encode(const rt5_tokenizer *tok, const rt5__tstr *norm, size_t
         s->out.items[j] = tmp;
     }
     fuse_unknowns(tok, t, size, hf, &s->out, first);
-    for (size_t i = first; i < s->out.len; i++)
-        s->out.items[i].orig = norm->orig[begin + s->out.items[i].orig];
+    /* Relative starts to original offsets; a token ends where the next starts. */
+    size_t next_start = size;
+    for (size_t i = s->out.len; i-- > first;) {
+        rt5__token *t = &s->out.items[i];
+        size_t rel = t->orig;
+        t->orig = norm->orig[begin + rel];
+        t->orig_last = norm->orig[begin + next_start - 1];
+        next_start = rel;
+    }
     return true;
 }
