@@ -20,6 +20,7 @@ Needs torch, transformers and safetensors (pip); the C tests do not.
 import io
 import json
 import os
+import pickle
 import platform
 import shutil
 import struct
@@ -161,5 +162,287 @@ def checkpoints():
         f.write("\n")
 
 
+# ---------------------------------------------------------------- hostile
+
+MARKER = "/tmp/rankt5-hostile-pwned"  # the shell test checks it never appears
+
+
+def op_str(s):  # BINUNICODE
+    b = s.encode()
+    return b"X" + struct.pack("<I", len(b)) + b
+
+
+def op_int(n):  # BININT (signed 32) or LONG1
+    if -2**31 <= n < 2**31:
+        return b"J" + struct.pack("<i", n)
+    b = n.to_bytes(9, "little", signed=True).rstrip(b"\x00") or b"\x00"
+    return b"\x8a" + bytes([len(b)]) + b
+
+
+def op_tuple(items):
+    return b"(" + b"".join(items) + b"t"
+
+
+def tensor_pickle(specs):
+    """A torch.save-shaped state-dict pickle: specs are
+    (name, storage_class, key, numel, offset, shape, stride)."""
+    out = b"\x80\x02ccollections\nOrderedDict\n)R("
+    for name, cls, key, numel, offset, shape, stride in specs:
+        pid = op_tuple([op_str("storage"), b"ctorch\n" + cls.encode() + b"\n", op_str(key),
+                        op_str("cpu"), op_int(numel)])
+        out += op_str(name) + b"ctorch._utils\n_rebuild_tensor_v2\n" + op_tuple([
+            pid + b"Q", op_int(offset), op_tuple([op_int(x) for x in shape]),
+            op_tuple([op_int(x) for x in stride]), b"\x89",
+            b"ccollections\nOrderedDict\n)R"]) + b"R"
+    return out + b"u."
+
+
+def torch_zip(path, pkl, storages=None):
+    """A stored ZIP laid out like torch.save's (prefix 'archive')."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("archive/data.pkl", pkl)
+        for key, data in (storages or {}).items():
+            z.writestr("archive/data/" + key, data)
+        z.writestr("archive/version", "3\n")
+
+
+class Reduce:
+    """Pickles as a call of fn(*args): what a hostile checkpoint does."""
+
+    def __init__(self, fn, args):
+        self.fn, self.args = fn, args
+
+    def __reduce__(self):
+        return (self.fn, self.args)
+
+
+def cd_records(data):
+    """(offset, size) of each central-directory record and the EOCD offset."""
+    eocd = data.rindex(b"PK\x05\x06")
+    n, size, off = struct.unpack_from("<HII", data, eocd + 10)
+    recs, at = [], off
+    for _ in range(n):
+        nl, el, cl = struct.unpack_from("<HHH", data, at + 28)
+        recs.append((at, 46 + nl + el + cl))
+        at += 46 + nl + el + cl
+    return recs, eocd
+
+
+def zip64ify(data):
+    """Rewrites a small archive the way ZIP64 writers store big ones: every
+    central record keeps sizes and offset in a ZIP64 extra field, and the end
+    record points to a ZIP64 end record through a locator."""
+    recs, eocd = cd_records(data)
+    cd_start = recs[0][0]
+    cd = b""
+    for at, ln in recs:
+        r = bytearray(data[at:at + ln])
+        nl, el, cl = struct.unpack_from("<HHH", r, 28)
+        csize, usize = struct.unpack_from("<II", r, 20)
+        (local,) = struct.unpack_from("<I", r, 42)
+        extra = struct.pack("<HHQQQ", 1, 24, usize, csize, local)
+        struct.pack_into("<II", r, 20, 0xFFFFFFFF, 0xFFFFFFFF)
+        struct.pack_into("<I", r, 42, 0xFFFFFFFF)
+        struct.pack_into("<H", r, 30, el + len(extra))
+        cd += bytes(r[:46 + nl]) + extra + bytes(r[46 + nl:])
+    n = len(recs)
+    end64_at = cd_start + len(cd)
+    end64 = struct.pack("<IQHHIIQQQQ", 0x06064b50, 44, 45, 45, 0, 0, n, n, len(cd), cd_start)
+    loc = struct.pack("<IIQI", 0x07064b50, 0, end64_at, 1)
+    end = struct.pack("<IHHHHIIH", 0x06054b50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    return data[:cd_start] + cd + end64 + loc + end
+
+
+def safetensors_bytes(header, data, length=None):
+    h = json.dumps(header).encode() if not isinstance(header, bytes) else header
+    return struct.pack("<Q", len(h) if length is None else length) + h + data
+
+
+def hostile():
+    import os as os_module
+    import subprocess
+    shutil.rmtree(HOSTILE, ignore_errors=True)
+    os.makedirs(HOSTILE)
+    cases = []  # (file, status, fragment)
+
+    def add(name, blob, status, fragment):
+        with open(os.path.join(HOSTILE, name), "wb") as f:
+            f.write(blob)
+        cases.append((name, status, fragment))
+
+    def add_pickle(name, pkl, status, fragment):
+        buf = io.BytesIO()
+        torch_zip(buf, pkl)
+        add(name, buf.getvalue(), status, fragment)
+
+    touch = f"touch {MARKER}"
+    # Real pickles of calls, as an attacker would write them with pickle.dumps.
+    add_pickle("pickle_os_system.bin", pickle_dumps(Reduce(os_module.system, (touch,))),
+               "REFUSED", "refused pickle global 'posix.system'")
+    add_pickle("pickle_builtins_eval.bin",
+               pickle_dumps(Reduce(eval, (f"__import__('os').system('{touch}')",))),
+               "REFUSED", "refused pickle global 'builtins.eval'")
+    add_pickle("pickle_subprocess.bin",
+               pickle_dumps(Reduce(subprocess.Popen, (["touch", MARKER],))),
+               "REFUSED", "refused pickle global 'subprocess.Popen'")
+    add_pickle("pickle_builtins_exec_py2_names.bin",
+               pickle_dumps(Reduce(exec, (f"import os; os.system('{touch}')",)), fix_imports=True),
+               "REFUSED", "refused pickle global '__builtin__.exec'")
+    add_pickle("pickle_torch_load.bin", b"\x80\x02ctorch\nload\n" + op_tuple([op_str(MARKER)])
+               + b"R.", "REFUSED", "refused pickle global 'torch.load'")
+    # A state dict whose second value smuggles a call in after a real tensor.
+    good = tensor_pickle([("w", "FloatStorage", "0", 4, 0, [4], [1])])[:-2]
+    add_pickle("pickle_call_inside_dict.bin", good + op_str("x") + b"cos\nsystem\n"
+               + op_tuple([op_str(touch)]) + b"Ru.", "REFUSED", "refused pickle global 'os.system'")
+    # Opcode tricks that import or call without GLOBAL+REDUCE.
+    add_pickle("pickle_inst.bin", b"\x80\x02(" + op_str(touch) + b"ios\nsystem\n.", "REFUSED",
+               "refused pickle opcode INST")
+    add_pickle("pickle_obj.bin", b"\x80\x02(ccollections\nOrderedDict\no.", "REFUSED",
+               "refused pickle opcode OBJ")
+    add_pickle("pickle_newobj.bin", b"\x80\x02ccollections\nOrderedDict\n)\x81.", "REFUSED",
+               "refused pickle opcode NEWOBJ")
+    add_pickle("pickle_stack_global.bin", b"\x80\x02\x8c\x02os\x8c\x06system\x93"
+               + op_tuple([op_str(touch)]) + b"R.", "REFUSED", "refused pickle opcode STACK_GLOBAL")
+    add_pickle("pickle_protocol4_frame.bin", pickle.dumps({"a": 1}, protocol=4), "REFUSED",
+               "refused pickle opcode FRAME")
+    add_pickle("pickle_ext1.bin", b"\x80\x02\x82\x01.", "REFUSED", "refused pickle opcode EXT1")
+    add_pickle("pickle_persid_text.bin", b"\x80\x02P0\n.", "REFUSED", "refused pickle opcode PERSID")
+    add_pickle("pickle_storage_call.bin", b"\x80\x02ctorch\nFloatStorage\n)R.", "REFUSED",
+               "may only appear in a persistent id")
+    add_pickle("pickle_build_on_tensor.bin", good + b"}bu.", "REFUSED", "BUILD on a tensor")
+    # Machine underflows and truncation.
+    add_pickle("pickle_memo_underflow.bin", b"\x80\x02h\x05.", "FORMAT",
+               "memo GET of an index never PUT")
+    add_pickle("pickle_stack_underflow.bin", b"\x80\x02}s.", "FORMAT", "stack underflow")
+    add_pickle("pickle_mark_underflow.bin", b"\x80\x02K\x01t.", "FORMAT", "no MARK")
+    add_pickle("pickle_pop_below_mark.bin", b"\x80\x02K\x01(0.", "FORMAT", "stack underflow")
+    add_pickle("pickle_huge_memo_index.bin", b"\x80\x02K\x01r\xff\xff\xff\x7f.", "FORMAT",
+               "memo index larger than the pickle")
+    add_pickle("pickle_truncated.bin", good[:len(good) // 2], "FORMAT", "truncated")
+    add_pickle("pickle_string_past_end.bin", b"\x80\x02X\xff\xff\xff\x7fabc", "FORMAT",
+               "string runs past the end")
+    add_pickle("pickle_not_a_dict.bin", b"\x80\x02K\x01.", "FORMAT", "does not hold a dict")
+    add_pickle("pickle_unknown_opcode.bin", b"\x80\x02\xff.", "FORMAT", "unknown pickle opcode 0xff")
+    # Tensor views that do not fit their storages.
+    for name, spec, store, frag in [
+        ("storage_too_small.bin", ("w", "FloatStorage", "0", 16, 0, [4, 8], [8, 1]), 64,
+         "beyond its storage"),
+        ("storage_offset_past_end.bin", ("w", "FloatStorage", "0", 16, 14, [4], [1]), 64,
+         "beyond its storage"),
+        ("storage_bigger_than_entry.bin", ("w", "FloatStorage", "0", 1000, 0, [4], [1]), 64,
+         "but its entry holds 64 bytes"),
+        ("shape_product_overflow.bin", ("w", "FloatStorage", "0", 16, 0, [2**40, 2**40, 2**40],
+                                        [0, 0, 0]), 64, "overflows"),
+        ("stride_overflow.bin", ("w", "FloatStorage", "0", 16, 0, [2, 2], [2**62, 1]), 64,
+         "overflows"),
+        ("negative_stride.bin", ("w", "FloatStorage", "0", 16, 0, [4], [-1]), 64,
+         "unexpected arguments"),
+        ("missing_storage.bin", ("w", "FloatStorage", "7", 16, 0, [4], [1]), 64,
+         "its storage '7' is not in the archive"),
+        ("unknown_storage_class.bin", ("w", "ComplexFloatStorage", "0", 4, 0, [4], [1]), 64,
+         "refused pickle global 'torch.ComplexFloatStorage'"),
+    ]:
+        buf = io.BytesIO()
+        torch_zip(buf, tensor_pickle([spec]), {"0": bytes(store)})
+        add(name, buf.getvalue(), "FORMAT" if "refused" not in frag else "REFUSED", frag)
+    # Broken archives, starting from a real torch.save file.
+    real = open(os.path.join(OUT, "relu_f32.bin"), "rb").read()
+    add("zip_truncated.bin", real[:len(real) * 3 // 5], "FORMAT", "no end-of-central-directory")
+    recs, eocd = cd_records(real)
+    bad = bytearray(real)
+    struct.pack_into("<I", bad, eocd + 16, 0x7FFFFFF0)
+    add("zip_cd_outside_file.bin", bytes(bad), "FORMAT", "lies outside the file")
+    bad = bytearray(real)
+    struct.pack_into("<I", bad, recs[1][0] + 42, 0x7FFFFF00)
+    add("zip_local_header_outside.bin", bytes(bad), "FORMAT", "outside the file or not a local header")
+    bad = bytearray(real)  # entry 4's size grows over entry 5
+    csize = struct.unpack_from("<I", bad, recs[4][0] + 20)[0] + 200
+    struct.pack_into("<II", bad, recs[4][0] + 20, csize, csize)
+    add("zip_entries_overlap.bin", bytes(bad), "FORMAT", "overlap")
+    bad = bytearray(real)  # entry 3's data claimed to run into the directory
+    struct.pack_into("<II", bad, recs[3][0] + 20, 0x7FFFFFF, 0x7FFFFFF)
+    add("zip_entry_past_data.bin", bytes(bad), "FORMAT", "run past the data area")
+    bad = bytearray(real)
+    struct.pack_into("<H", bad, eocd + 10, 60000)
+    struct.pack_into("<H", bad, eocd + 8, 60000)
+    add("zip_entry_count_lies.bin", bytes(bad), "FORMAT", "entries in a")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("archive/data.pkl", good + b"u.")
+    add("zip_deflated.bin", buf.getvalue(), "UNSUPPORTED", "compressed (method 8)")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("something/else.txt", "hello")
+    add("zip_not_torch.bin", buf.getvalue(), "FORMAT", "no '<name>/data.pkl' entry")
+    bad = bytearray(real)  # a flipped byte inside data.pkl
+    bad[real.index(b"model.shared.weight") + 2] ^= 0x20
+    add("zip_pickle_crc.bin", bytes(bad), "FORMAT", "fails its CRC check")
+    add("empty.bin", b"", "FORMAT", "not a checkpoint")
+    legacy = io.BytesIO()
+    torch.save({"w": torch.zeros(2)}, legacy, _use_new_zipfile_serialization=False)
+    add("legacy_torch.bin", legacy.getvalue(), "UNSUPPORTED", "re-save it with a newer torch")
+    # safetensors with lying headers.
+    w = {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]}
+    st_cases = [
+        ("st_header_too_long.safetensors", safetensors_bytes({"w": w}, bytes(16), 1 << 40),
+         "larger than the file"),
+        ("st_offsets_past_end.safetensors",
+         safetensors_bytes({"w": dict(w, data_offsets=[0, 1600])}, bytes(16)), "past the data area"),
+        ("st_offsets_overlap.safetensors",
+         safetensors_bytes({"a": w, "b": dict(w, data_offsets=[8, 24])}, bytes(24)), "overlap"),
+        ("st_offsets_gap.safetensors",
+         safetensors_bytes({"a": w, "b": dict(w, data_offsets=[20, 36])}, bytes(36)), "gap"),
+        ("st_size_mismatch.safetensors",
+         safetensors_bytes({"w": dict(w, shape=[3, 2])}, bytes(16)), "beyond its storage of 16"),
+        ("st_size_too_big.safetensors",
+         safetensors_bytes({"w": dict(w, shape=[3])}, bytes(16)), "shape and dtype need 12"),
+        ("st_shape_overflow.safetensors",
+         safetensors_bytes({"w": dict(w, shape=[2**62, 2**62])}, bytes(16)), "overflows"),
+        ("st_negative_offset.safetensors",
+         safetensors_bytes({"w": dict(w, data_offsets=[-16, 0])}, bytes(16)), "data_offsets"),
+        ("st_bad_json.safetensors", safetensors_bytes(b'{"w": {"dtype": "F32",', bytes(16)),
+         "JSON error"),
+        ("st_duplicate_key.safetensors",
+         safetensors_bytes(b'{"w":' + json.dumps(w).encode() + b',"w":'
+                           + json.dumps(w).encode() + b"}", bytes(16)), "duplicate"),
+        ("st_unknown_dtype.safetensors",
+         safetensors_bytes({"w": dict(w, dtype="F8_E4M3", shape=[16])}, bytes(16)),
+         "dtype 'F8_E4M3' is not supported"),
+        ("st_trailing_bytes.safetensors", safetensors_bytes({"w": w}, bytes(20)),
+         "tensors cover 16"),
+        ("st_too_many_dims.safetensors",
+         safetensors_bytes({"w": dict(w, shape=[1] * 9 + [4])}, bytes(16)), "at most 8"),
+    ]
+    for name, blob, frag in st_cases:
+        status = "UNSUPPORTED" if "not supported" in frag else "FORMAT"
+        add(name, blob, status, frag)
+    # An index whose shard name climbs out of the model folder.
+    traversal = os.path.join(HOSTILE, "index_traversal")
+    os.makedirs(traversal)
+    with open(os.path.join(traversal, "model.safetensors.index.json"), "w") as f:
+        json.dump({"weight_map": {"w": "../../../../etc/passwd"}}, f)
+    cases.append(("index_traversal", "FORMAT", "not a file name in the index's folder"))
+    # A checkpoint that is well-formed but not a T5 reranker: shape errors.
+    add("not_t5.safetensors", safetensors_bytes({"w": w}, bytes(16)), "SHAPE", "no embedding table")
+    with open(os.path.join(HOSTILE, "EXPECTED.tsv"), "w") as f:
+        f.write("# file\tstatus\tfragment of the error message (tools/gen_checkpoint_fixtures.py)\n")
+        for name, status, frag in cases:
+            f.write(f"{name}\t{status}\t{frag}\n")
+
+
+def pickle_dumps(obj, fix_imports=False):
+    return pickle.dumps(obj, protocol=2, fix_imports=fix_imports)
+
+
+def zip64_fixture():
+    real = open(os.path.join(OUT, "relu_f32.bin"), "rb").read()
+    with open(os.path.join(OUT, "relu_f32_zip64.bin"), "wb") as f:
+        f.write(zip64ify(real))
+    with zipfile.ZipFile(os.path.join(OUT, "relu_f32_zip64.bin")) as z:  # Python reads it
+        assert z.read("relu_f32/version") == b"3\n"
+
+
 if __name__ == "__main__":
     checkpoints()
+    zip64_fixture()
+    hostile()

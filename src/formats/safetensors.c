@@ -248,7 +248,13 @@ static json_t *build_header(const rt5__safetensors_tensor *t, const size_t *orde
         json_object_set_new(info, "shape", shape);
         json_object_set_new(info, "data_offsets",
                             json_pack("[II]", (json_int_t)at, (json_int_t)(at + bytes)));
-        ok = ok && info && json_object_set_new(root, x->name, info) == 0;
+        bool fresh = ok && info && !json_object_get(root, x->name) &&
+                     strcmp(x->name, "__metadata__") != 0;
+        if (fresh)
+            ok = json_object_set_new(root, x->name, info) == 0; /* steals info */
+        else
+            json_decref(info);
+        ok = ok && fresh;
         at += bytes;
     }
     if (!ok) {

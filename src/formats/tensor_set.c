@@ -351,6 +351,8 @@ static rt5_status read_index(rt5__tensor_set *set, const char *path, rt5__errmsg
         st = dir ? read_shards(set, dir, map, err)
                  : rt5__fail(err, RT5_ERR_OUT_OF_MEMORY, "out of memory");
         free(dir);
+        if (st != RT5_OK)
+            rt5__errmsg_prefix(err, "%s", path);
     }
     json_decref(root);
     return st;

@@ -91,6 +91,8 @@ static rt5_status load_steps(rt5_model *m, const char *path, const rt5_model_par
         log_config(m);
     if (st == RT5_OK)
         st = rt5__model_bind_weights(m, prefix);
+    if (st != RT5_OK && m->tensors)
+        rt5__errmsg_prefix(&m->err, "%s", path); /* the formats name it already */
     return st;
 }
 
