@@ -71,3 +71,8 @@ const rt5__profile *rt5__session_profile(const rt5_session *session)
 {
     return session && session->ws ? rt5__workspace_profile(session->ws) : NULL;
 }
+
+size_t rt5__session_workspace_bytes(const rt5_session *session)
+{
+    return session && session->ws ? rt5__workspace_bytes(session->ws) : 0;
+}

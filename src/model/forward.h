@@ -46,8 +46,9 @@ rt5_status rt5__forward_score(rt5__workspace *ws, const rt5_seq *seqs, size_t n,
  * checkpoint mapping were handed back to the kernel after packing. */
 void rt5__forward_memory(const rt5_model *model, size_t *packed_bytes, size_t *released_bytes);
 
-/* The profile of a session's workspace (implemented in engine/session.c;
- * for benchmarks). */
+/* The profile and size of a session's workspace (implemented in
+ * engine/session.c; for benchmarks). */
 const rt5__profile *rt5__session_profile(const rt5_session *session);
+size_t rt5__session_workspace_bytes(const rt5_session *session);
 
 #endif /* RT5_MODEL_FORWARD_H */
