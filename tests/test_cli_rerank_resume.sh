@@ -82,9 +82,12 @@ grep -q "does not continue this run" "$T/err" || { cat "$T/err" >&2; fail "uncle
 [ "$(cat "$T/other.trec.partial")" = "zzz Q0 p01 1 1.0 rankt5" ] || fail "foreign partial file was modified"
 echo "ok: finished run left alone, foreign partial refused"
 
-# A real kill -9 at some moment of a slower run (one pair per batch).
+# A real kill -9 at some moment of a slower run (one pair per batch); the
+# moment varies, so this may land before, during or after the writing.
 out=$T/sigkill.trec
-rerank -o "$out" --batch-tokens 1 --group-pairs 1 --threads 1 &
+"$CLI" rerank --model "$D/model" --tokenizer "$SPM" --run "$T/run.trec" --queries "$T/queries.tsv" \
+  --collection "$D/collection.tsv" --top 5 -o "$out" --batch-tokens 1 --group-pairs 1 --threads 1 \
+  --quiet &
 pid=$!
 sleep 0.3
 kill -9 "$pid" 2>/dev/null || true
@@ -92,3 +95,15 @@ wait "$pid" 2>/dev/null || true
 rerank -o "$out" --resume 2>/dev/null
 cmp "$T/full.trec" "$out" || fail "output differs after a real kill -9"
 echo "ok: real kill -9 then --resume byte-identical"
+
+# Two runs on one output: the second fails fast, the first is unharmed.
+out=$T/twin.trec
+RANKT5_TEST_KILL_AFTER_QUERIES=2 rerank -o "$out" 2>/dev/null && fail "hook did not fire" || true
+exec 9>>"$out.partial"
+flock -n 9 || fail "cannot lock for the concurrency check"
+if rerank -o "$out" --resume 2> "$T/err"; then fail "a second writer was let in"; fi
+grep -q "is being written by another rankt5 rerank" "$T/err" || { cat "$T/err" >&2; fail "concurrent writer error"; }
+exec 9>&-
+rerank -o "$out" --resume 2>/dev/null
+cmp "$T/full.trec" "$out" || fail "output differs after a refused concurrent writer"
+echo "ok: a concurrent writer on the same output is refused"

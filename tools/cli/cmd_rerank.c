@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ir_files.h"
@@ -191,6 +192,7 @@ typedef struct rerank_job {
     char *partial_path;
     int out_fd;
     size_t written_this_process;
+    bool created_partial;    /* this process created OUT.partial            */
     long kill_after;         /* RANKT5_TEST_KILL_AFTER_QUERIES, -1 = off     */
 } rerank_job;
 
@@ -361,6 +363,10 @@ static int load_passages(rerank_job *job, size_t from_query)
 
 /* ------------------------------------------------------------ output */
 
+/* Opens and locks OUT.partial before anything reads it, so a second rerank
+ * on the same output fails fast instead of interleaving writes. The lock is
+ * on the inode: check that it is still the one the path names (a run that
+ * just finished renames its partial file away). */
 static int open_output(rerank_job *job)
 {
     const char *out = job->args->output;
@@ -368,11 +374,25 @@ static int open_output(rerank_job *job)
         job->out_fd = STDOUT_FILENO;
         return CLI_EXIT_OK;
     }
+    job->created_partial = access(job->partial_path, F_OK) != 0;
     job->out_fd = open(job->partial_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (job->out_fd < 0)
         return cli_error(CMD, "%s: cannot create: %s", job->partial_path, strerror(errno));
-    if (flock(job->out_fd, LOCK_EX | LOCK_NB) != 0)
+    struct stat by_fd, by_path;
+    if (flock(job->out_fd, LOCK_EX | LOCK_NB) != 0 || fstat(job->out_fd, &by_fd) != 0 ||
+        stat(job->partial_path, &by_path) != 0 || by_fd.st_ino != by_path.st_ino ||
+        by_fd.st_dev != by_path.st_dev) {
+        job->created_partial = false;
         return cli_error(CMD, "%s is being written by another rankt5 rerank", job->partial_path);
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Cuts OUT.partial to the queries kept (all of them are whole). */
+static int truncate_output(rerank_job *job)
+{
+    if (job->out_fd == STDOUT_FILENO)
+        return CLI_EXIT_OK;
     if (ftruncate(job->out_fd, (off_t)job->keep_bytes) != 0 ||
         lseek(job->out_fd, (off_t)job->keep_bytes, SEEK_SET) < 0)
         return cli_error(CMD, "%s: cannot truncate: %s", job->partial_path, strerror(errno));
@@ -546,12 +566,6 @@ static int prepare_resume(rerank_job *job)
     size_t n_blocks = 0;
     int rc = CLI_EXIT_OK;
     bool resuming = job->args->resume;
-    if (resuming && access(job->partial_path, F_OK) != 0 && access(job->args->output, F_OK) == 0) {
-        if (!job->args->quiet)
-            fprintf(stderr, "rankt5 rerank: %s is complete; nothing to resume\n",
-                    job->args->output);
-        return -1;
-    }
     if (resuming)
         rc = scan_partial(job, &last, &blocks, &n_blocks);
     if (rc == CLI_EXIT_OK) {
@@ -597,13 +611,21 @@ static int rerank_run(const rerank_args *a)
                       "it)", job.partial_path);
 
     int rc = load_run_and_queries(&job);
-    if (rc == CLI_EXIT_OK) {
+    if (rc == CLI_EXIT_OK)
         plan_groups(&job);
-        rc = prepare_resume(&job);
+    if (rc == CLI_EXIT_OK && a->resume && access(job.partial_path, F_OK) != 0 &&
+        access(a->output, F_OK) == 0) {
+        if (!a->quiet)
+            fprintf(stderr, "rankt5 rerank: %s is complete; nothing to resume\n", a->output);
+        rc = -1;
     }
-    cli_scorer s = {0};
     if (rc == CLI_EXIT_OK)
         rc = open_output(&job);
+    if (rc == CLI_EXIT_OK)
+        rc = prepare_resume(&job);
+    if (rc == CLI_EXIT_OK)
+        rc = truncate_output(&job);
+    cli_scorer s = {0};
     if (rc == CLI_EXIT_OK)
         rc = cli_scorer_open(&s, CMD, &a->scorer);
     if (rc == CLI_EXIT_OK)
@@ -612,6 +634,9 @@ static int rerank_run(const rerank_args *a)
         rc = finish_output(&job);
     if (s.engine)
         cli_scorer_close(&s);
+    /* An error before anything was written leaves no file behind. */
+    if (rc > 0 && job.created_partial && job.written_this_process == 0)
+        unlink(job.partial_path);
     if (job.out_fd > STDOUT_FILENO)
         close(job.out_fd);
     ir_run_free(&job.run);
