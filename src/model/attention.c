@@ -31,13 +31,14 @@ static void attend_one(const rt5__kernels *k, const rt5__attention_args *a, size
     int32_t off = a->seq_off[seq], len = a->seq_off[seq + 1] - off;
     const float *q = a->qkv + (size_t)off * ld + (size_t)h * dk;
     const float *kk = q + inner, *v = q + 2 * (size_t)inner;
-    float *out = a->out + (size_t)off * inner + (size_t)h * dk;
+    float *out = a->out + (a->first_row_only ? seq : (size_t)off) * inner + (size_t)h * dk;
+    int32_t n_rows = a->first_row_only ? 1 : len;
     float *kT = scratch, *s = scratch + (size_t)dk * a->max_length;
     const float *bias = a->bias_tab + (size_t)h * (2 * (size_t)a->max_length - 1) + (a->max_length - 1);
 
     rt5__transpose(kT, (size_t)len, kk, ld, len, dk);
-    for (int32_t i0 = 0; i0 < len; i0 += RT5__ATTN_ROWS) {
-        int32_t rows = RT5_MIN(RT5__ATTN_ROWS, len - i0);
+    for (int32_t i0 = 0; i0 < n_rows; i0 += RT5__ATTN_ROWS) {
+        int32_t rows = RT5_MIN(RT5__ATTN_ROWS, n_rows - i0);
         for (int32_t r = 0; r < rows; r++) /* S row i starts at relative position -i */
             memcpy(s + (size_t)r * len, bias - (i0 + r), sizeof(float) * (size_t)len);
         k->gemm_acc(rows, len, dk, q + (size_t)i0 * ld, ld, kT, (size_t)len, s, (size_t)len);

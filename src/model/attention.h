@@ -21,6 +21,8 @@ typedef struct rt5__attention_args {
                                 position r at [h][r + max_length - 1]       */
     int32_t max_length;
     float *scratch;          /* n_threads * rt5__attention_scratch_floats()   */
+    bool first_row_only;     /* only query row 0 of each sequence, written to
+                                out row s (the last block needs no more)    */
     int32_t n_threads;
 } rt5__attention_args;
 

@@ -122,9 +122,10 @@ static rt5_status check_config(const rt5_model *model)
         return rt5__fail((rt5__errmsg *)&model->err, RT5_ERR_UNSUPPORTED,
                          "forward: relative attention needs num_buckets >= 4 and max_distance > num_buckets/4 "
                          "(got %d, %d)", c->num_buckets, c->max_distance);
-    if (model->compute_dtype != RT5_DTYPE_F32)
+    if (model->compute_dtype != RT5_DTYPE_F32 && model->compute_dtype != RT5_DTYPE_BF16 &&
+        model->compute_dtype != RT5_DTYPE_INT8)
         return rt5__fail((rt5__errmsg *)&model->err, RT5_ERR_UNSUPPORTED,
-                         "forward: compute dtype %s is not implemented yet (f32 only)",
+                         "forward: compute dtype %s is not supported (f32, bf16 or int8)",
                          rt5_dtype_name(model->compute_dtype));
     return RT5_OK;
 }
@@ -146,16 +147,19 @@ rt5_status rt5__forward_prepare(rt5_model *model)
         return rt5__fail(&model->err, RT5_ERR_OUT_OF_MEMORY, "forward: out of memory");
     if (dnnl_engine_create(&c->engine, dnnl_cpu, 0) != dnnl_success)
         return rt5__fail(&model->err, RT5_ERR_INTERNAL, "oneDNN: no CPU engine");
-    st = rt5__gemm_plan_init(&c->plans[PLAN_QKV], c->engine, cfg->d_model, 3 * inner, RT5__EPI_NONE, &model->err);
+    rt5_dtype dt = model->compute_dtype; /* linear.c / linear_lowp.c */
+    st = rt5__gemm_plan_init_dtype(&c->plans[PLAN_QKV], c->engine, cfg->d_model, 3 * inner, RT5__EPI_NONE, dt,
+                                   &model->err);
     if (st == RT5_OK)
-        st = rt5__gemm_plan_init(&c->plans[PLAN_O], c->engine, inner, cfg->d_model, RT5__EPI_ACCUMULATE, &model->err);
+        st = rt5__gemm_plan_init_dtype(&c->plans[PLAN_O], c->engine, inner, cfg->d_model, RT5__EPI_ACCUMULATE, dt,
+                                       &model->err);
     if (st == RT5_OK)
-        st = rt5__gemm_plan_init(&c->plans[PLAN_WI], c->engine, cfg->d_model,
-                                 cfg->gated_gelu ? 2 * cfg->d_ff : cfg->d_ff,
-                                 cfg->gated_gelu ? RT5__EPI_NONE : RT5__EPI_RELU, &model->err);
+        st = rt5__gemm_plan_init_dtype(&c->plans[PLAN_WI], c->engine, cfg->d_model,
+                                       cfg->gated_gelu ? 2 * cfg->d_ff : cfg->d_ff,
+                                       cfg->gated_gelu ? RT5__EPI_NONE : RT5__EPI_RELU, dt, &model->err);
     if (st == RT5_OK)
-        st = rt5__gemm_plan_init(&c->plans[PLAN_WO], c->engine, cfg->d_ff, cfg->d_model, RT5__EPI_ACCUMULATE,
-                                 &model->err);
+        st = rt5__gemm_plan_init_dtype(&c->plans[PLAN_WO], c->engine, cfg->d_ff, cfg->d_model, RT5__EPI_ACCUMULATE,
+                                       dt, &model->err);
     dnnl_stream_t stream = NULL;
     if (st == RT5_OK && dnnl_stream_create(&stream, c->engine, dnnl_stream_default_flags) != dnnl_success)
         st = rt5__fail(&model->err, RT5_ERR_INTERNAL, "oneDNN: no stream");
@@ -379,14 +383,15 @@ static void rms_rows(rt5__workspace *ws, float *y, const float *x, const float *
         ws->prof.slot += rt5__now_seconds() - t0_;    \
     } while (0)
 
-static rt5_status feed_forward(rt5__workspace *ws, const rt5__linear *lin, int32_t t)
+/* acc[t][d] += FFN(in[t][d]) */
+static rt5_status feed_forward(rt5__workspace *ws, const rt5__linear *lin, const float *in, float *acc, int32_t t)
 {
     const rt5__t5_config *cfg = &ws->model->config;
     size_t d = (size_t)cfg->d_model, ff = (size_t)cfg->d_ff;
     rt5_status st = RT5_OK;
     for (int32_t r0 = 0; r0 < t && st == RT5_OK; r0 += RT5__MAX_CHUNK) {
         int32_t rows = RT5_MIN(RT5__MAX_CHUNK, t - r0);
-        TIMED(gemm, st = rt5__linear_run(&lin[PLAN_WI], &ws->bind[PLAN_WI], ws->stream, ws->x + r0 * d, ws->ffn, rows));
+        TIMED(gemm, st = rt5__linear_run(&lin[PLAN_WI], &ws->bind[PLAN_WI], ws->stream, in + r0 * d, ws->ffn, rows));
         const float *act = ws->ffn;
         if (st == RT5_OK && cfg->gated_gelu) {
             const rt5__kernels *k = ws->c->kernels;
@@ -397,7 +402,7 @@ static rt5_status feed_forward(rt5__workspace *ws, const rt5__linear *lin, int32
             act = ws->ffn_gated;
         }
         if (st == RT5_OK)
-            TIMED(gemm, st = rt5__linear_run(&lin[PLAN_WO], &ws->bind[PLAN_WO], ws->stream, act, ws->h + r0 * d, rows));
+            TIMED(gemm, st = rt5__linear_run(&lin[PLAN_WO], &ws->bind[PLAN_WO], ws->stream, act, acc + r0 * d, rows));
     }
     return st;
 }
@@ -422,7 +427,45 @@ static rt5_status block(rt5__workspace *ws, int32_t layer, int32_t t, size_t n)
     if (st != RT5_OK)
         return st;
     TIMED(norm, rms_rows(ws, ws->x, ws->h, bw->ln_ff, t));
-    return feed_forward(ws, lin, t);
+    return feed_forward(ws, lin, ws->x, ws->h, t);
+}
+
+/* The last block: keys and values need every token, but only each
+ * sequence's first row reaches the head, so attention, o and the FFN run on
+ * those n rows only. The rows are gathered compactly into x (free once qkv
+ * exists); h then serves as the FFN input. Result: x[0..n). */
+static rt5_status last_block(rt5__workspace *ws, int32_t layer, int32_t t, size_t n)
+{
+    const rt5_model *m = ws->model;
+    const rt5__t5_config *cfg = &m->config;
+    const rt5__block_weights *bw = &m->weights.blocks[layer];
+    const rt5__linear *lin = ws->c->lin + (size_t)layer * N_PLANS;
+    size_t d = (size_t)cfg->d_model;
+    int32_t rows = (int32_t)n;
+    rt5_status st;
+    TIMED(norm, rms_rows(ws, ws->x, ws->h, bw->ln_attn, t));
+    TIMED(gemm, st = rt5__linear_run(&lin[PLAN_QKV], &ws->bind[PLAN_QKV], ws->stream, ws->x, ws->qkv, t));
+    if (st != RT5_OK)
+        return st;
+    rt5__attention_args args = {
+        .qkv = ws->qkv, .out = ws->attn, .seq_off = ws->seq_off, .n_seq = n, .n_heads = cfg->n_heads,
+        .d_kv = cfg->d_kv, .bias_tab = ws->bias_tab, .max_length = ws->max_length,
+        .scratch = ws->attn_scratch, .n_threads = ws->n_threads, .first_row_only = true};
+    TIMED(attention, rt5__attention_run(ws->c->kernels, &args));
+    double t0 = rt5__now_seconds();
+    for (size_t s = 0; s < n; s++)
+        memcpy(ws->x + s * d, ws->h + (size_t)ws->seq_off[s] * d, d * sizeof(float));
+    int32_t padded = rt5__round_rows(rows);
+    memset(ws->x + (size_t)rows * d, 0, (size_t)(padded - rows) * d * sizeof(float));
+    memset(ws->attn + (size_t)rows * cfg->n_heads * cfg->d_kv, 0,
+           (size_t)(padded - rows) * cfg->n_heads * cfg->d_kv * sizeof(float));
+    ws->prof.other += rt5__now_seconds() - t0;
+    TIMED(gemm, st = rt5__linear_run(&lin[PLAN_O], &ws->bind[PLAN_O], ws->stream, ws->attn, ws->x, rows));
+    if (st != RT5_OK)
+        return st;
+    TIMED(norm, rms_rows(ws, ws->h, ws->x, bw->ln_ff, rows));
+    memset(ws->h + (size_t)rows * d, 0, (size_t)(padded - rows) * d * sizeof(float));
+    return feed_forward(ws, lin, ws->h, ws->x, rows);
 }
 
 /* score = w2 . LayerNorm(W1 . x + b1) + b2, eps config.head_eps, in double. */
@@ -448,14 +491,14 @@ static float head(const rt5_model *m, const float *x, double *tmp)
     return (float)score;
 }
 
+/* The final RMSNorm and the head on the first rows, x[0..n). */
 static void finish(rt5__workspace *ws, size_t n, float *scores)
 {
     const rt5_model *m = ws->model;
     size_t d = (size_t)m->config.d_model;
     for (size_t i = 0; i < n; i++) {
-        float *row = ws->x + i * d;
-        ws->c->kernels->rms_norm(row, ws->h + (size_t)ws->seq_off[i] * d, m->weights.final_ln, (int)d,
-                                 m->config.eps);
+        float *row = ws->h + i * d;
+        ws->c->kernels->rms_norm(row, ws->x + i * d, m->weights.final_ln, (int)d, m->config.eps);
         scores[i] = head(m, row, ws->head_tmp);
     }
 }
@@ -474,8 +517,11 @@ rt5_status rt5__forward_score(rt5__workspace *ws, const rt5_seq *seqs, size_t n,
 #endif
     int32_t t;
     TIMED(other, t = gather(ws, seqs, n));
-    for (int32_t l = 0; l < ws->model->config.n_layers && st == RT5_OK; l++)
+    int32_t last = ws->model->config.n_layers - 1;
+    for (int32_t l = 0; l < last && st == RT5_OK; l++)
         st = block(ws, l, t, n);
+    if (st == RT5_OK)
+        st = last_block(ws, last, t, n);
     if (st != RT5_OK)
         return rt5__fail(err, st, "oneDNN failed while running the batch");
     TIMED(other, finish(ws, n, scores));
