@@ -223,12 +223,13 @@ static json_t *model_config_json(const rt5__server *s)
 static json_t *limits_json(const rt5__server *s)
 {
     const rt5__server_params *p = &s->p;
-    return json_pack("{s:I, s:I, s:I, s:I, s:i, s:I, s:i, s:f, s:f}", "max_docs_per_request",
+    return json_pack("{s:I, s:I, s:I, s:I, s:i, s:I, s:i, s:f, s:f, s:i, s:i}", "max_docs_per_request",
                      (json_int_t)p->max_docs, "max_payload_bytes", (json_int_t)p->max_payload,
                      "max_queue", (json_int_t)p->max_queue, "max_connections",
                      (json_int_t)p->max_connections, "max_batch_tokens", (int)p->max_batch_tokens,
                      "step_tokens", (json_int_t)p->step_tokens, "max_length", (int)p->max_length,
-                     "timeout_s", p->timeout_s, "batch_window_ms", p->batch_window_s * 1e3);
+                     "timeout_s", p->timeout_s, "batch_window_ms", p->batch_window_s * 1e3,
+                     "engine_threads", (int)p->engine_threads, "engine_workers", (int)p->engine_workers);
 }
 
 static enum MHD_Result route_info(request *r)

@@ -43,6 +43,8 @@ typedef struct rt5__server_params {
     const char *dtype_name;   /* reported by /info, e.g. "f32"              */
     const rt5_model_info *model_info; /* may be NULL; copied               */
     bool log_requests;        /* one line per request on stderr            */
+    int32_t engine_threads;   /* reported by /info (0 = unknown)           */
+    int32_t engine_workers;
 } rt5__server_params;
 
 typedef struct rt5__server rt5__server;

@@ -35,6 +35,8 @@ static void print_help(void)
         "  --dtype f32|bf16|f16|int8  compute dtype (default f32)\n"
         "  --model-name NAME        name reported by /info and Jina's \"model\" (default: file name)\n"
         "  --threads N              engine threads (default: all cores)\n"
+        "  --workers N              engine batches scored concurrently (default: the engine's\n"
+        "                           choice; threads are split among them)\n"
         "  --max-length N           pair length limit, specials included (default 512)\n"
         "Network:\n"
         "  --host ADDR              numeric address to bind (default 127.0.0.1)\n"
@@ -64,7 +66,7 @@ static void print_help(void)
 typedef struct serve_opts {
     const char *model, *tokenizer, *port_file, *api_key_file, *model_name;
     rt5_dtype dtype;
-    long threads;
+    long threads, workers;
     rt5__server_params sp;
     char api_key[512];
 } serve_opts;
@@ -110,6 +112,7 @@ static int parse_valued(serve_opts *o, const char *name, const char *v)
     }
     NUM("--port", 0, 65535, p->port)
     NUM("--threads", 0, 1024, o->threads)
+    NUM("--workers", 0, 256, o->workers)
     NUM("--max-length", 8, 65536, p->max_length)
     NUM("--http-threads", 1, 64, p->http_threads)
     NUM("--max-connections", 4, 100000, p->max_connections)
@@ -206,11 +209,24 @@ static int load_all(serve_opts *o, loaded *l)
         o->sp.model_info = &l->info;
     rt5_engine_params ep = rt5_engine_default_params();
     ep.n_threads = (int32_t)o->threads;
+    ep.n_workers = (int32_t)o->workers;
     ep.max_batch_tokens = o->sp.max_batch_tokens;
     ep.max_length = o->sp.max_length;
+    int32_t tok_vocab = rt5_tokenizer_vocab_size(l->tok);
+    if (o->sp.model_info && tok_vocab > l->info.vocab_size)
+        return cli_error(CMD, "the tokenizer has %d ids but the model's vocabulary only %d rows: "
+                         "not a tokenizer for this model", (int)tok_vocab, (int)l->info.vocab_size);
     st = rt5_engine_create(l->model, &ep, &l->engine);
     if (st != RT5_OK)
         return cli_error(CMD, "engine: %s", l->engine ? rt5_engine_last_error(l->engine) : rt5_status_str(st));
+    /* One scheduler step feeds every engine worker a couple of batches. */
+    rt5_engine_params used;
+    if (rt5_engine_get_params(l->engine, &used) == RT5_OK) {
+        size_t per_step = 2 * (size_t)(used.n_workers > 0 ? used.n_workers : 1);
+        o->sp.step_tokens = (per_step < 4 ? 4 : per_step) * (size_t)used.max_batch_tokens;
+        o->sp.engine_threads = used.n_threads;
+        o->sp.engine_workers = used.n_workers;
+    }
     return 0;
 }
 
@@ -257,8 +273,11 @@ int rt5_cli_serve(int argc, char **argv)
         return cli_error(CMD, "%s", err);
     }
     int port = rt5__server_port(srv);
-    fprintf(stderr, "rankt5 serve: listening on %s:%d (model %s, %s, max %zu docs/request, queue %zu)\n",
-            o.sp.host, port, o.sp.model_name, o.sp.dtype_name, o.sp.max_docs, o.sp.max_queue);
+    fprintf(stderr,
+            "rankt5 serve: listening on %s:%d (model %s, %s, %d threads in %d workers, max %zu docs/request, "
+            "queue %zu)\n",
+            o.sp.host, port, o.sp.model_name, o.sp.dtype_name, (int)o.sp.engine_threads,
+            (int)o.sp.engine_workers, o.sp.max_docs, o.sp.max_queue);
     if (o.port_file && (rc = write_port_file(o.port_file, port)) != 0) {
         rt5__server_free(srv);
         unload(&l);
