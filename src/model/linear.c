@@ -72,8 +72,16 @@ static rt5_status make_prim(rt5__gemm_plan *plan, int idx, dnnl_engine_t engine,
 rt5_status rt5__gemm_plan_init(rt5__gemm_plan *plan, dnnl_engine_t engine, int32_t k, int32_t n,
                                rt5__epilogue epi, rt5__errmsg *err)
 {
+    return rt5__gemm_plan_init_dtype(plan, engine, k, n, epi, RT5_DTYPE_F32, err);
+}
+
+rt5_status rt5__gemm_plan_init_dtype(rt5__gemm_plan *plan, dnnl_engine_t engine, int32_t k, int32_t n,
+                                     rt5__epilogue epi, rt5_dtype dtype, rt5__errmsg *err)
+{
     memset(plan, 0, sizeof *plan);
-    plan->k = k, plan->n = n, plan->epilogue = epi;
+    plan->k = k, plan->n = n, plan->epilogue = epi, plan->dtype = dtype;
+    if (dtype != RT5_DTYPE_F32)
+        return rt5__lowp_plan_init(plan, engine, err);
     dnnl_primitive_attr_t attr = NULL;
     rt5_status st = make_attr(&attr, epi, err);
     /* The largest chunk chooses the packed layout; the others must accept it
@@ -147,8 +155,9 @@ rt5_status rt5__linear_pack(rt5__linear *lin, const rt5__gemm_plan *plan, dnnl_e
         src = joined;
     }
     rt5_status st = RT5_OK;
-    dnnl_status_t ds = dnnl_memory_create(&lin->weights, &plan->weights_md, engine, DNNL_MEMORY_ALLOCATE);
-    if (ds != dnnl_success)
+    if (plan->dtype != RT5_DTYPE_F32)
+        st = rt5__lowp_pack(lin, engine, stream, src, err);
+    else if (dnnl_memory_create(&lin->weights, &plan->weights_md, engine, DNNL_MEMORY_ALLOCATE) != dnnl_success)
         st = rt5__fail(err, RT5_ERR_OUT_OF_MEMORY, "oneDNN: packed weights (%d x %d)", plan->n, plan->k);
     else
         st = reorder_into(lin->weights, &plan->weights_md, src, plan->k, plan->n, engine, stream, err);
@@ -159,6 +168,7 @@ rt5_status rt5__linear_pack(rt5__linear *lin, const rt5__gemm_plan *plan, dnnl_e
 
 void rt5__linear_destroy(rt5__linear *lin)
 {
+    rt5__lowp_destroy(lin);
     if (lin->weights)
         dnnl_memory_destroy(lin->weights);
     lin->weights = NULL;
@@ -167,6 +177,8 @@ void rt5__linear_destroy(rt5__linear *lin)
 rt5_status rt5__linear_bind(rt5__linear_binding *b, const rt5__gemm_plan *plan, dnnl_engine_t engine,
                             void *scratchpad, rt5__errmsg *err)
 {
+    if (plan->dtype != RT5_DTYPE_F32)
+        return rt5__lowp_bind(b, plan, engine, scratchpad, err);
     memset(b, 0, sizeof *b);
     for (int i = 0; i < RT5__N_CHUNKS; i++) {
         dnnl_memory_desc_t src, dst;
@@ -183,6 +195,7 @@ rt5_status rt5__linear_bind(rt5__linear_binding *b, const rt5__gemm_plan *plan, 
 
 void rt5__linear_unbind(rt5__linear_binding *b)
 {
+    rt5__lowp_unbind(b);
     for (int i = 0; i < RT5__N_CHUNKS; i++) {
         if (b->src[i])
             dnnl_memory_destroy(b->src[i]);
@@ -198,6 +211,8 @@ rt5_status rt5__linear_run(const rt5__linear *lin, rt5__linear_binding *b, dnnl_
                            const float *x, float *y, int32_t m)
 {
     const rt5__gemm_plan *plan = lin->plan;
+    if (plan->dtype != RT5_DTYPE_F32)
+        return rt5__lowp_run(lin, b, stream, x, y, m);
     int32_t rows = rt5__round_rows(m), done = 0;
     while (done < rows) {
         int c = 0;

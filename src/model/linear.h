@@ -33,6 +33,7 @@ typedef enum rt5__epilogue {
 typedef struct rt5__gemm_plan {
     int32_t k, n;
     rt5__epilogue epilogue;
+    rt5_dtype dtype;                          /* F32, BF16 or INT8 (linear_lowp.c) */
     dnnl_memory_desc_t weights_md;            /* packed layout, (k, n)     */
     dnnl_primitive_t prims[RT5__N_CHUNKS];    /* rows = rt5__chunk_rows[i] */
     dnnl_memory_desc_t scratch_md[RT5__N_CHUNKS];
@@ -43,11 +44,23 @@ typedef struct rt5__linear {
     const rt5__gemm_plan *plan;
     dnnl_memory_t weights; /* packed copy, owned */
     size_t packed_bytes;
+    /* INT8 only (owned): y[n] = w_scale[n] * sx * (acc[n] - zp_x * w_colsum[n]) */
+    float *w_scale;    /* (n) per output channel: max|W[n][:]| / 127        */
+    int32_t *w_colsum; /* (n) sum over k of the quantized W[n][:]           */
+    float *inv_smooth; /* (k) or NULL: activation column j is multiplied by
+                          inv_smooth[j] before quantization (the weights'
+                          column j was multiplied by 1/inv_smooth[j])       */
 } rt5__linear;
 
 /* A session's memory objects for one plan: src/dst/scratchpad per chunk. */
 typedef struct rt5__linear_binding {
     dnnl_memory_t src[RT5__N_CHUNKS], dst[RT5__N_CHUNKS], scratch[RT5__N_CHUNKS];
+    /* BF16/INT8 (linear_lowp.c, owned): one chunk's converted rows */
+    void *lowp_src;          /* (RT5__MAX_CHUNK, k) bf16 or u8             */
+    int32_t *acc;            /* INT8: (RT5__MAX_CHUNK, n) s32 products      */
+    float *row_scale;        /* INT8: (RT5__MAX_CHUNK) per-token scale      */
+    int32_t *row_zp;         /* INT8: (RT5__MAX_CHUNK) per-token zero point */
+    double convert_seconds;  /* time spent converting/quantizing/rescaling  */
 } rt5__linear_binding;
 
 extern const int32_t rt5__chunk_rows[RT5__N_CHUNKS];
@@ -56,6 +69,24 @@ extern const int32_t rt5__chunk_rows[RT5__N_CHUNKS];
 rt5_status rt5__gemm_plan_init(rt5__gemm_plan *plan, dnnl_engine_t engine, int32_t k, int32_t n,
                                rt5__epilogue epi, rt5__errmsg *err);
 void rt5__gemm_plan_destroy(rt5__gemm_plan *plan);
+
+/* Same as rt5__gemm_plan_init for a compute dtype: F32 (linear.c), BF16
+ * (bf16 src and weights, f32 dst and post-ops) or INT8 (u8 per-token src,
+ * s8 per-channel weights, s32 products rescaled by linear_lowp.c). */
+rt5_status rt5__gemm_plan_init_dtype(rt5__gemm_plan *plan, dnnl_engine_t engine, int32_t k, int32_t n,
+                                     rt5__epilogue epi, rt5_dtype dtype, rt5__errmsg *err);
+
+/* The low-precision halves of the functions below (linear_lowp.c); the
+ * public ones dispatch to them on plan->dtype. */
+rt5_status rt5__lowp_plan_init(rt5__gemm_plan *plan, dnnl_engine_t engine, rt5__errmsg *err);
+rt5_status rt5__lowp_pack(rt5__linear *lin, dnnl_engine_t engine, dnnl_stream_t stream, const float *w,
+                          rt5__errmsg *err);
+void rt5__lowp_destroy(rt5__linear *lin);
+rt5_status rt5__lowp_bind(rt5__linear_binding *b, const rt5__gemm_plan *plan, dnnl_engine_t engine,
+                          void *scratchpad, rt5__errmsg *err);
+void rt5__lowp_unbind(rt5__linear_binding *b);
+rt5_status rt5__lowp_run(const rt5__linear *lin, rt5__linear_binding *b, dnnl_stream_t stream,
+                         const float *x, float *y, int32_t m);
 
 /* Packs W given as n_parts row blocks of a torch (n, k) weight -- parts[i]
  * is (rows[i], k) row-major and sum(rows) == plan->n -- so q, k and v (or

@@ -1,0 +1,329 @@
+/*
+ * linear_lowp.c -- the bf16 and int8 halves of the linear layer (linear.h):
+ * plans, weight packing, per-session buffers and the run, for
+ * plan->dtype == RT5_DTYPE_BF16 or RT5_DTYPE_INT8. linear.c dispatches here.
+ *
+ * The interface stays f32 in, f32 out, so the forward pass does not change
+ * with the dtype; each chunk of rows is converted on the way in:
+ *
+ *   BF16: x (rows, k) f32 -> bf16 (round to nearest even) -> oneDNN matmul
+ *         with bf16 weights packed once at load, f32 accumulation and f32
+ *         dst, the same post-ops as f32 (ReLU, or the residual sum).
+ *   INT8: x (rows, k) f32 -> u8, each row (token) with its own scale sx and
+ *         zero point zp (asymmetric, so ReLU outputs use the full 0..255 and
+ *         signed rows keep 0 exact) -> oneDNN u8 x s8 -> s32 matmul against
+ *         weights quantized per output channel (symmetric s8, scale sw[n])
+ *         -> y = sx * sw[n] * (acc - zp * colsum[n]) (+ ReLU or += residual),
+ *         where colsum[n] = sum_k Wq[n][k] folds the zero point out exactly.
+ *         An optional per-input-channel smoothing vector divides activation
+ *         column j and multiplies weight column j (SmoothQuant-style), which
+ *         moves outlier channels' range from the activations to the weights.
+ *
+ * Why u8 and not s8 activations: VNNI's vpdpbusd multiplies u8 by s8; with
+ * s8 activations oneDNN would have to add compensation itself.
+ */
+#include "model/linear.h"
+
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "kernels/lowp.h"
+
+#define DNNL_TRY(call, what)                                                              \
+    do {                                                                                  \
+        dnnl_status_t st_ = (call);                                                       \
+        if (st_ != dnnl_success)                                                          \
+            return rt5__fail(err, st_ == dnnl_out_of_memory ? RT5_ERR_OUT_OF_MEMORY       \
+                                                            : RT5_ERR_INTERNAL,           \
+                             "oneDNN: %s failed (status %d)", what, (int)st_);            \
+    } while (0)
+
+static dnnl_data_type_t src_type(rt5_dtype dt)
+{
+    return dt == RT5_DTYPE_INT8 ? dnnl_u8 : dnnl_bf16;
+}
+static dnnl_data_type_t wei_type(rt5_dtype dt)
+{
+    return dt == RT5_DTYPE_INT8 ? dnnl_s8 : dnnl_bf16;
+}
+static dnnl_data_type_t dst_type(rt5_dtype dt)
+{
+    return dt == RT5_DTYPE_INT8 ? dnnl_s32 : dnnl_f32;
+}
+static size_t src_elem(rt5_dtype dt)
+{
+    return dt == RT5_DTYPE_INT8 ? 1 : 2;
+}
+
+/* bf16 keeps the f32 post-ops; int8 rescales in rt5__dequant_row. */
+static rt5_status make_attr(dnnl_primitive_attr_t *attr, const rt5__gemm_plan *plan, rt5__errmsg *err)
+{
+    DNNL_TRY(dnnl_primitive_attr_create(attr), "attr create");
+    DNNL_TRY(dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user), "scratchpad mode");
+    if (plan->dtype == RT5_DTYPE_INT8 || plan->epilogue == RT5__EPI_NONE)
+        return RT5_OK;
+    dnnl_post_ops_t ops = NULL;
+    DNNL_TRY(dnnl_post_ops_create(&ops), "post-ops create");
+    dnnl_status_t st = plan->epilogue == RT5__EPI_RELU
+                           ? dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_relu, 0, 0)
+                           : dnnl_post_ops_append_sum(ops, 1.0f);
+    if (st == dnnl_success)
+        st = dnnl_primitive_attr_set_post_ops(*attr, ops);
+    dnnl_post_ops_destroy(ops);
+    DNNL_TRY(st, "post-ops setup");
+    return RT5_OK;
+}
+
+static rt5_status make_prim(rt5__gemm_plan *plan, int idx, dnnl_engine_t engine, dnnl_primitive_attr_t attr,
+                            rt5__errmsg *err)
+{
+    dnnl_memory_desc_t src, wei, dst;
+    dnnl_dims_t sd = {rt5__chunk_rows[idx], plan->k}, wd = {plan->k, plan->n}, dd = {rt5__chunk_rows[idx], plan->n};
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&src, 2, sd, src_type(plan->dtype), dnnl_ab), "src md");
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst, 2, dd, dst_type(plan->dtype), dnnl_ab), "dst md");
+    if (idx > 0)
+        wei = plan->weights_md;
+    else
+        DNNL_TRY(dnnl_memory_desc_init_by_tag(&wei, 2, wd, wei_type(plan->dtype), dnnl_format_tag_any),
+                 "weights md");
+    dnnl_matmul_desc_t desc;
+    DNNL_TRY(dnnl_matmul_desc_init(&desc, &src, &wei, NULL, &dst), "matmul desc");
+    dnnl_primitive_desc_t pd;
+    DNNL_TRY(dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL), "low-precision matmul primitive desc");
+    if (idx == 0)
+        plan->weights_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    plan->scratch_md[idx] = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    size_t sb = dnnl_memory_desc_get_size(&plan->scratch_md[idx]);
+    plan->scratch_bytes = RT5_MAX(plan->scratch_bytes, sb);
+    dnnl_status_t st = dnnl_primitive_create(&plan->prims[idx], pd);
+    dnnl_primitive_desc_destroy(pd);
+    DNNL_TRY(st, "low-precision matmul primitive");
+    return RT5_OK;
+}
+
+rt5_status rt5__lowp_plan_init(rt5__gemm_plan *plan, dnnl_engine_t engine, rt5__errmsg *err)
+{
+    if (plan->dtype != RT5_DTYPE_BF16 && plan->dtype != RT5_DTYPE_INT8)
+        return rt5__fail(err, RT5_ERR_UNSUPPORTED, "compute dtype %s is not supported (f32, bf16 or int8)",
+                         rt5_dtype_name(plan->dtype));
+    dnnl_primitive_attr_t attr = NULL;
+    rt5_status st = make_attr(&attr, plan, err);
+    for (int i = 0; st == RT5_OK && i < RT5__N_CHUNKS; i++)
+        st = make_prim(plan, i, engine, attr, err);
+    if (attr)
+        dnnl_primitive_attr_destroy(attr);
+    if (st != RT5_OK)
+        rt5__gemm_plan_destroy(plan);
+    return st;
+}
+
+/* ------------------------------------------------------------ packing */
+
+/* Reorders a plain (n, k) row-major weight of type t -- a (k, n) matrix in
+ * "ba" order -- into lin->weights (the plan's packed layout), converting
+ * f32 -> bf16 on the way when t is f32. */
+static rt5_status reorder_weights(rt5__linear *lin, const void *w, dnnl_data_type_t t, dnnl_engine_t engine,
+                                  dnnl_stream_t stream, rt5__errmsg *err)
+{
+    const rt5__gemm_plan *plan = lin->plan;
+    dnnl_memory_desc_t user_md;
+    dnnl_dims_t wd = {plan->k, plan->n};
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&user_md, 2, wd, t, dnnl_ba), "user weights md");
+    DNNL_TRY(dnnl_memory_create(&lin->weights, &plan->weights_md, engine, DNNL_MEMORY_ALLOCATE),
+             "packed weights");
+    dnnl_memory_t user;
+    DNNL_TRY(dnnl_memory_create(&user, &user_md, engine, (void *)w), "user weights memory");
+    dnnl_primitive_desc_t rpd;
+    dnnl_status_t st = dnnl_reorder_primitive_desc_create(&rpd, &user_md, engine, &plan->weights_md, engine, NULL);
+    dnnl_primitive_t r = NULL;
+    if (st == dnnl_success) {
+        st = dnnl_primitive_create(&r, rpd);
+        dnnl_primitive_desc_destroy(rpd);
+    }
+    if (st == dnnl_success) {
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, lin->weights}};
+        st = dnnl_primitive_execute(r, stream, 2, args);
+        if (st == dnnl_success)
+            st = dnnl_stream_wait(stream);
+    }
+    if (r)
+        dnnl_primitive_destroy(r);
+    dnnl_memory_destroy(user);
+    DNNL_TRY(st, "low-precision weight packing reorder");
+    return RT5_OK;
+}
+
+/* Per output channel symmetric s8: fills w_scale, w_colsum and q (n, k). */
+static void quantize_weights(rt5__linear *lin, const float *w, int8_t *q)
+{
+    const rt5__gemm_plan *plan = lin->plan;
+    const float *col_mul = NULL;
+    float *smooth = NULL;
+    if (lin->inv_smooth) { /* the weights take the inverse of the activations' factor */
+        smooth = malloc(sizeof(float) * (size_t)plan->k);
+        if (smooth)
+            for (int32_t j = 0; j < plan->k; j++)
+                smooth[j] = 1.0f / lin->inv_smooth[j];
+        col_mul = smooth;
+    }
+#ifdef _OPENMP
+#pragma omp parallel for
+#endif
+    for (int32_t r = 0; r < plan->n; r++)
+        lin->w_scale[r] = rt5__quantize_weight_row_s8(q + (size_t)r * plan->k, w + (size_t)r * plan->k, col_mul,
+                                                       plan->k, &lin->w_colsum[r]);
+    free(smooth);
+}
+
+rt5_status rt5__lowp_pack(rt5__linear *lin, dnnl_engine_t engine, dnnl_stream_t stream, const float *w,
+                          rt5__errmsg *err)
+{
+    const rt5__gemm_plan *plan = lin->plan;
+    if (plan->dtype == RT5_DTYPE_BF16)
+        return reorder_weights(lin, w, dnnl_f32, engine, stream, err);
+    size_t n = (size_t)plan->n, k = (size_t)plan->k;
+    lin->w_scale = malloc(sizeof(float) * n);
+    lin->w_colsum = malloc(sizeof(int32_t) * n);
+    int8_t *q = malloc(n * k);
+    rt5_status st = RT5_OK;
+    if (!lin->w_scale || !lin->w_colsum || !q)
+        st = rt5__fail(err, RT5_ERR_OUT_OF_MEMORY, "quantizing weights (%zu x %zu)", n, k);
+    if (st == RT5_OK) {
+        quantize_weights(lin, w, q);
+        st = reorder_weights(lin, q, dnnl_s8, engine, stream, err);
+    }
+    free(q);
+    return st;
+}
+
+void rt5__lowp_destroy(rt5__linear *lin)
+{
+    free(lin->w_scale);
+    free(lin->w_colsum);
+    free(lin->inv_smooth);
+    lin->w_scale = NULL, lin->w_colsum = NULL, lin->inv_smooth = NULL;
+}
+
+/* ------------------------------------------------------------ sessions */
+
+rt5_status rt5__lowp_bind(rt5__linear_binding *b, const rt5__gemm_plan *plan, dnnl_engine_t engine,
+                          void *scratchpad, rt5__errmsg *err)
+{
+    memset(b, 0, sizeof *b);
+    size_t rows = RT5__MAX_CHUNK, k = (size_t)plan->k, n = (size_t)plan->n;
+    b->lowp_src = aligned_alloc(64, (rows * k * src_elem(plan->dtype) + 63) / 64 * 64);
+    if (plan->dtype == RT5_DTYPE_INT8) {
+        b->acc = aligned_alloc(64, rows * n * sizeof(int32_t));
+        b->row_scale = malloc(rows * sizeof(float));
+        b->row_zp = malloc(rows * sizeof(int32_t));
+    }
+    if (!b->lowp_src || (plan->dtype == RT5_DTYPE_INT8 && (!b->acc || !b->row_scale || !b->row_zp)))
+        return rt5__fail(err, RT5_ERR_OUT_OF_MEMORY, "session: low-precision buffers for a %zu x %zu product", k, n);
+    for (int i = 0; i < RT5__N_CHUNKS; i++) {
+        dnnl_memory_desc_t src, dst;
+        dnnl_dims_t sd = {rt5__chunk_rows[i], plan->k}, dd = {rt5__chunk_rows[i], plan->n};
+        DNNL_TRY(dnnl_memory_desc_init_by_tag(&src, 2, sd, src_type(plan->dtype), dnnl_ab), "src md");
+        DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst, 2, dd, dst_type(plan->dtype), dnnl_ab), "dst md");
+        DNNL_TRY(dnnl_memory_create(&b->src[i], &src, engine, b->lowp_src), "src memory");
+        DNNL_TRY(dnnl_memory_create(&b->dst[i], &dst, engine,
+                                    plan->dtype == RT5_DTYPE_INT8 ? (void *)b->acc : DNNL_MEMORY_NONE),
+                 "dst memory");
+        DNNL_TRY(dnnl_memory_create(&b->scratch[i], &plan->scratch_md[i], engine, scratchpad), "scratchpad memory");
+    }
+    return RT5_OK;
+}
+
+/* Frees the low-precision buffers; linear.c's unbind destroys the memory
+ * objects. A no-op on an f32 binding. */
+void rt5__lowp_unbind(rt5__linear_binding *b)
+{
+    free(b->lowp_src);
+    free(b->acc);
+    free(b->row_scale);
+    free(b->row_zp);
+    b->lowp_src = NULL, b->acc = NULL, b->row_scale = NULL, b->row_zp = NULL;
+}
+
+/* ------------------------------------------------------------ the run */
+
+static void convert_chunk(const rt5__linear *lin, rt5__linear_binding *b, const float *x, int32_t rows)
+{
+    const rt5__gemm_plan *plan = lin->plan;
+    size_t k = (size_t)plan->k;
+    if (plan->dtype == RT5_DTYPE_BF16) {
+        uint16_t *dst = b->lowp_src;
+#ifdef _OPENMP
+#pragma omp parallel for
+#endif
+        for (int32_t r = 0; r < rows; r++)
+            rt5__f32_to_bf16(dst + (size_t)r * k, x + (size_t)r * k, k);
+        return;
+    }
+    uint8_t *dst = b->lowp_src;
+#ifdef _OPENMP
+#pragma omp parallel for
+#endif
+    for (int32_t r = 0; r < rows; r++)
+        rt5__quantize_row_u8(dst + (size_t)r * k, x + (size_t)r * k, lin->inv_smooth, (int)k, &b->row_scale[r],
+                             &b->row_zp[r]);
+}
+
+/* y rows of the chunk from the s32 products, in column blocks so that
+ * both cores share even an 8-row chunk. */
+static void dequant_chunk(const rt5__linear *lin, const rt5__linear_binding *b, float *y, int32_t rows)
+{
+    const rt5__gemm_plan *plan = lin->plan;
+    rt5__dequant_mode mode = plan->epilogue == RT5__EPI_RELU         ? RT5__DEQUANT_RELU
+                             : plan->epilogue == RT5__EPI_ACCUMULATE ? RT5__DEQUANT_ACCUMULATE
+                                                                     : RT5__DEQUANT_SET;
+    int32_t n = plan->n, block = 512, n_blocks = (n + block - 1) / block;
+#ifdef _OPENMP
+#pragma omp parallel for collapse(2)
+#endif
+    for (int32_t r = 0; r < rows; r++)
+        for (int32_t cb = 0; cb < n_blocks; cb++) {
+            int32_t j0 = cb * block, len = RT5_MIN(block, n - j0);
+            rt5__dequant_row(y + (size_t)r * n + j0, b->acc + (size_t)r * n + j0, len, b->row_scale[r],
+                             b->row_zp[r], lin->w_scale + j0, lin->w_colsum + j0, mode);
+        }
+}
+
+rt5_status rt5__lowp_run(const rt5__linear *lin, rt5__linear_binding *b, dnnl_stream_t stream,
+                         const float *x, float *y, int32_t m)
+{
+    const rt5__gemm_plan *plan = lin->plan;
+    int32_t rows = rt5__round_rows(m), done = 0;
+    while (done < rows) {
+        int c = 0;
+        while (rt5__chunk_rows[c] > rows - done)
+            c++;
+        int32_t chunk = rt5__chunk_rows[c];
+        double t0 = rt5__now_seconds();
+        convert_chunk(lin, b, x + (size_t)done * plan->k, chunk);
+        b->convert_seconds += rt5__now_seconds() - t0;
+        dnnl_status_t st = dnnl_success;
+        if (plan->dtype == RT5_DTYPE_BF16)
+            st = dnnl_memory_set_data_handle(b->dst[c], y + (size_t)done * plan->n);
+        if (st == dnnl_success) {
+            dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, b->src[c]},
+                                       {DNNL_ARG_WEIGHTS, lin->weights},
+                                       {DNNL_ARG_DST, b->dst[c]},
+                                       {DNNL_ARG_SCRATCHPAD, b->scratch[c]}};
+            st = dnnl_primitive_execute(plan->prims[c], stream, 4, args);
+        }
+        if (st == dnnl_success)
+            st = dnnl_stream_wait(stream);
+        if (st != dnnl_success)
+            return RT5_ERR_INTERNAL;
+        if (plan->dtype == RT5_DTYPE_INT8) {
+            t0 = rt5__now_seconds();
+            dequant_chunk(lin, b, y + (size_t)done * plan->n, chunk);
+            b->convert_seconds += rt5__now_seconds() - t0;
+        }
+        done += chunk;
+    }
+    return RT5_OK;
+}
