@@ -171,13 +171,16 @@ static rt5_status pop_mark(vm *m, size_t *base)
     return RT5_OK;
 }
 
-static rt5_status append_items(vm *m, obj *seq, obj *const *items, size_t n)
+/* Appends the n stack items from index `from` to a tuple/list/dict. */
+static rt5_status append_items(vm *m, obj *seq, size_t from, size_t n)
 {
     size_t need;
+    if (n == 0)
+        return RT5_OK;
     if (!rt5__add_size(seq->u.seq.n, n, &need) ||
         !grow((void **)&seq->u.seq.items, &seq->u.seq.cap, need, sizeof(obj *)))
         return oom(m);
-    memcpy(seq->u.seq.items + seq->u.seq.n, items, n * sizeof(obj *));
+    memcpy(seq->u.seq.items + seq->u.seq.n, m->stack + from, n * sizeof(obj *));
     seq->u.seq.n = need;
     return RT5_OK;
 }
@@ -374,7 +377,7 @@ static rt5_status make_tuple(vm *m, size_t n)
     obj *t = new_obj(m, OBJ_TUPLE);
     if (!t)
         return oom(m);
-    rt5_status st = append_items(m, t, m->stack + m->n_stack - n, n);
+    rt5_status st = append_items(m, t, m->n_stack - n, n);
     if (st != RT5_OK)
         return st;
     m->n_stack -= n;
@@ -394,7 +397,7 @@ static rt5_status op_from_mark(vm *m, obj_kind kind)
     obj *o = new_obj(m, kind);
     if (!o)
         return oom(m);
-    if ((st = append_items(m, o, m->stack + base, n)) != RT5_OK)
+    if ((st = append_items(m, o, base, n)) != RT5_OK)
         return st;
     m->n_stack = base;
     return push(m, o);
@@ -423,7 +426,7 @@ static rt5_status op_add_items(vm *m, obj_kind want, bool from_mark)
                          "%s is allowed", m->op_at, kind_names[target->kind], kind_names[want]);
     if (want == OBJ_DICT && n % 2)
         return bad(m, "SETITEMS with an odd number of items");
-    if ((st = append_items(m, target, m->stack + base, n)) != RT5_OK)
+    if ((st = append_items(m, target, base, n)) != RT5_OK)
         return st;
     m->n_stack = base;
     return RT5_OK;

@@ -123,7 +123,9 @@ void rt5__tensor_view_set_contiguous_strides(rt5__tensor_view *view)
     int64_t stride = 1;
     for (int32_t d = view->n_dims; d-- > 0;) {
         view->strides[d] = stride;
-        stride *= view->shape[d] > 0 ? view->shape[d] : 1;
+        /* On overflow saturate: _place then reports the shape as too big. */
+        if (__builtin_mul_overflow(stride, view->shape[d] > 0 ? view->shape[d] : 1, &stride))
+            stride = INT64_MAX;
     }
 }
 
