@@ -76,3 +76,8 @@ size_t rt5__session_workspace_bytes(const rt5_session *session)
 {
     return session && session->ws ? rt5__workspace_bytes(session->ws) : 0;
 }
+
+double rt5__session_convert_seconds(const rt5_session *session)
+{
+    return session && session->ws ? rt5__workspace_convert_seconds(session->ws) : 0;
+}

@@ -322,6 +322,14 @@ const rt5__profile *rt5__workspace_profile(const rt5__workspace *ws)
     return &ws->prof;
 }
 
+double rt5__workspace_convert_seconds(const rt5__workspace *ws)
+{
+    double s = 0;
+    for (int p = 0; p < N_PLANS; p++)
+        s += ws->bind[p].convert_seconds;
+    return s;
+}
+
 /* ------------------------------------------------------------ the pass */
 
 static rt5_status check_batch(rt5__workspace *ws, const rt5_seq *seqs, size_t n, rt5__errmsg *err)

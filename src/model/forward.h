@@ -34,6 +34,9 @@ void rt5__workspace_free(rt5__workspace *ws);
  * scratchpad). */
 size_t rt5__workspace_bytes(const rt5__workspace *ws);
 const rt5__profile *rt5__workspace_profile(const rt5__workspace *ws);
+/* Of the profile's gemm seconds, those the bf16/int8 linear layers spent
+ * converting activations to bf16/u8 and rescaling s32 products (0 in f32). */
+double rt5__workspace_convert_seconds(const rt5__workspace *ws);
 
 /* Scores n sequences as one packed batch. Errors: RT5_ERR_TOO_LONG when a
  * sequence exceeds max_length or the batch exceeds max_tokens,
@@ -50,5 +53,6 @@ void rt5__forward_memory(const rt5_model *model, size_t *packed_bytes, size_t *r
  * engine/session.c; for benchmarks). */
 const rt5__profile *rt5__session_profile(const rt5_session *session);
 size_t rt5__session_workspace_bytes(const rt5_session *session);
+double rt5__session_convert_seconds(const rt5_session *session);
 
 #endif /* RT5_MODEL_FORWARD_H */
