@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# bench_load.sh -- process start to "model ready", and the memory it adds:
+# rankt5 vs PyTorch, side by side on one full-size checkpoint, warm cache.
+#
+#   bash bench/bench_load.sh [CHECKPOINT] [RUNS]
+#
+# CHECKPOINT defaults to /work/bench-data/rankt5-3b-random/pytorch_model.bin,
+# generated on demand by tools/gen_big_checkpoint.py (t5-3b shapes, fp32,
+# real torch.save, ~4.97 GB; never committed). Each configuration runs RUNS
+# times (default 3) in a fresh process after one warm-up read of the file;
+# the medians are printed. Needs a release build (tools/build.sh) and, for
+# the PyTorch rows, python3 with torch and transformers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ckpt=${1:-/work/bench-data/rankt5-3b-random/pytorch_model.bin}
+runs=${2:-3}
+if [ ! -f "$ckpt" ]; then
+  echo "generating $ckpt (a few minutes)" >&2
+  python3 tools/gen_big_checkpoint.py "$(dirname "$ckpt")" >&2
+fi
+build=${RT5_BUILD_DIR:-$(bash tools/build.sh release)}
+bin=$build/bench_load
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+cat "$ckpt" > /dev/null  # warm page cache
+
+run() {  # run NAME command...
+  local name=$1; shift
+  for i in $(seq "$runs"); do
+    "$@" > "$out/$name.$i.json"
+  done
+}
+run rankt5_bound "$bin" "$ckpt" --bound-only
+run rankt5_ready_f32 "$bin" "$ckpt" --dtype f32
+run rankt5_ready_bf16 "$bin" "$ckpt" --dtype bf16
+if python3 -c "import torch, transformers" 2>/dev/null; then
+  run torch_default python3 bench/bench_load_torch.py "$ckpt" default
+  run torch_mmap python3 bench/bench_load_torch.py "$ckpt" mmap
+fi
+
+python3 - "$out" "$ckpt" <<'PY'
+import glob, json, os, statistics, sys
+out, ckpt = sys.argv[1], sys.argv[2]
+rows = {}
+for f in sorted(glob.glob(os.path.join(out, "*.json"))):
+    name = os.path.basename(f).rsplit(".", 2)[0]
+    rows.setdefault(name, []).append(json.load(open(f)))
+def med(name, get):
+    vals = [get(r) for r in rows.get(name, [])]
+    return statistics.median(vals) if vals else float("nan")
+print(f"checkpoint: {ckpt} ({os.path.getsize(ckpt):,} bytes), {os.cpu_count()} CPUs, "
+      f"median of {len(next(iter(rows.values())))} runs, warm page cache")
+print(f"{'configuration':34} {'start->ready s':>14} {'load s':>8} {'+RSS MB':>9} {'+anon MB':>9} {'peak RSS MB':>11}")
+spec = [
+    ("rankt5_bound", "rankt5: tensors bound", "process_start_to_bound_s", "bound_s", "bound"),
+    ("rankt5_ready_f32", "rankt5: ready, f32 packed", "process_start_to_ready_s", "ready_s", "ready"),
+    ("rankt5_ready_bf16", "rankt5: ready, bf16 packed", "process_start_to_ready_s", "ready_s", "ready"),
+    ("torch_default", "torch.load + load_state_dict", "process_start_to_ready_s", "load_s", "ready"),
+    ("torch_mmap", "torch.load(mmap) + assign=True", "process_start_to_ready_s", "load_s", "ready"),
+]
+for key, label, start, load, memkey in spec:
+    if key not in rows:
+        continue
+    print(f"{label:34} {med(key, lambda r: r[start]):14.3f} {med(key, lambda r: r[load]):8.3f} "
+          f"{med(key, lambda r: r[memkey]['added_rss_mb']):9.0f} "
+          f"{med(key, lambda r: r[memkey]['added_anon_mb']):9.0f} "
+          f"{med(key, lambda r: r[memkey]['peak_rss_mb']):11.0f}")
+if "rankt5_ready_f32" in rows and "torch_default" in rows:
+    a = med("rankt5_ready_f32", lambda r: r["process_start_to_ready_s"])
+    b = med("torch_default", lambda r: r["process_start_to_ready_s"])
+    print(f"ratio torch_default / rankt5_ready_f32 (start->ready): {b / a:.1f}x")
+PY
