@@ -351,6 +351,92 @@ TEST(test_model_load_missing_wrong_shape_and_unknown_keys)
     unlink(out);
 }
 
+/* Writes relu_f32.safetensors' tensors plus `extra` (may be NULL) to out;
+ * a tensor of extra's name replaces the original. */
+static int write_with(const char *out, const rt5__safetensors_tensor *extra, size_t n_extra)
+{
+    rt5__tensor_set *set = NULL;
+    rt5__errmsg err;
+    if (rt5__tensor_set_open(rt5t_path(FIX "relu_f32.safetensors"), &set, &err) != RT5_OK)
+        return -1;
+    rt5__safetensors_tensor *t = calloc(set->n_tensors + n_extra + 1, sizeof *t);
+    size_t n = 0;
+    for (size_t i = 0; i < set->n_tensors; i++) {
+        const rt5__tensor_view *v = &set->tensors[i];
+        bool replaced = false;
+        for (size_t e = 0; e < n_extra; e++)
+            replaced |= strcmp(extra[e].name, v->name) == 0;
+        if (replaced)
+            continue;
+        t[n] = (rt5__safetensors_tensor){v->name, v->type, v->n_dims, {0}, v->data};
+        memcpy(t[n].shape, v->shape, sizeof t[n].shape);
+        n++;
+    }
+    for (size_t e = 0; e < n_extra; e++)
+        t[n++] = extra[e];
+    int rc = rt5__safetensors_write(out, t, n, NULL, NULL, 0, &err) == RT5_OK ? 0 : -1;
+    free(t);
+    rt5__tensor_set_free(set);
+    return rc;
+}
+
+TEST(test_model_load_unknown_keys_and_untied_embedding_warn)
+{
+    const char *out = "/tmp/rt5_test_model_load_warn.safetensors";
+    float extra_data[3] = {1, 2, 3}, other_embed[40 * 16];
+    for (int i = 0; i < 40 * 16; i++)
+        other_embed[i] = (float)i;
+    rt5__safetensors_tensor extra[3] = {
+        {"model.decoder.block.0.layer.0.SelfAttention.q.weight", RT5__ELEM_F32, 1, {3}, extra_data},
+        {"lm_head.weight", RT5__ELEM_F32, 1, {3}, extra_data},
+        {"model.encoder.embed_tokens.weight", RT5__ELEM_F32, 2, {40, 16}, other_embed},
+    };
+    REQUIRE(write_with(out, extra, 3) == 0);
+    rt5_model *m = NULL;
+    REQUIRE(rt5__model_load_unprepared(out, NULL, &m) == RT5_OK);
+    REQUIRE(m->n_warnings == 3);
+    CHECK(strstr(rt5_model_warning(m, 0), "'model.encoder.embed_tokens.weight' differs from "
+                                          "'model.shared.weight'") != NULL);
+    CHECK_EQ_STR(rt5_model_warning(m, 1),
+                 "unknown key 'model.decoder.block.0.layer.0.SelfAttention.q.weight' ignored");
+    CHECK_EQ_STR(rt5_model_warning(m, 2), "unknown key 'lm_head.weight' ignored");
+    CHECK(rt5_model_warning(m, 3) == NULL);
+    CHECK(m->weights.embed[1] != 1.0f); /* shared.weight, not the other table */
+    rt5_model_free(m);
+
+    /* An integer tensor where a float weight belongs. */
+    int64_t bias[1] = {7};
+    rt5__safetensors_tensor wrong = {"linear.bias", RT5__ELEM_I64, 1, {1}, bias};
+    REQUIRE(write_with(out, &wrong, 1) == 0);
+    CHECK_EQ_INT(rt5__model_load_unprepared(out, NULL, &m), RT5_ERR_SHAPE);
+    CHECK(strstr(rt5_model_last_error(m), "tensor 'linear.bias': dtype I64, expected F32, F16 "
+                                          "or BF16") != NULL);
+    CHECK(strstr(rt5_model_last_error(m), out) != NULL);
+    rt5_model_free(m);
+    unlink(out);
+}
+
+TEST(test_model_load_public_api_prepares_and_reports_info)
+{
+    rt5_model_params params = rt5_model_default_params();
+    CHECK_EQ_INT(params.compute_dtype, RT5_DTYPE_F32);
+    CHECK(params.config_path == NULL);
+    rt5_model *m = NULL;
+    rt5_status st = rt5_model_load(rt5t_path(FIX "gated_f16.safetensors"), &params, &m);
+    if (st != RT5_OK)
+        fprintf(stderr, "  %s\n", rt5_model_last_error(m));
+    REQUIRE(st == RT5_OK);
+    rt5_model_info info;
+    REQUIRE(rt5_model_get_info(m, &info) == RT5_OK);
+    CHECK_EQ_INT(info.gated_gelu, 1);
+    CHECK_EQ_INT(info.file_dtype, RT5_DTYPE_F16);
+    CHECK_EQ_INT(info.compute_dtype, RT5_DTYPE_F32);
+    CHECK(info.layer_norm_epsilon == 1e-6f);
+    CHECK(info.load_seconds > 0);
+    CHECK(m->compute != NULL);
+    rt5_model_free(m);
+}
+
 TEST(test_model_load_errors_name_the_path)
 {
     rt5_model *m = NULL;
