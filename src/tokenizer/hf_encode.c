@@ -47,6 +47,8 @@ static void swap_tstr(rt5__tstr *a, rt5__tstr *b)
 static void strip(const rt5__hf_normalizer *n, rt5__tstr *s)
 {
     size_t lo = 0, hi = s->len, clen;
+    if (s->len == 0)
+        return;
     while (n->strip_left && lo < hi && rt5__is_unicode_space(rt5__utf8_decode(s->bytes + lo, hi - lo, &clen)))
         lo += clen;
     while (n->strip_right && hi > lo) {

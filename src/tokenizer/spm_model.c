@@ -171,7 +171,9 @@ static rt5_status read_piece(rt5_tokenizer *tok, const uint8_t *data, size_t len
 
 static rt5_status read_trainer(rt5_tokenizer *tok, const spm_header *h)
 {
-    pb_reader r = {h->trainer, h->trainer + h->trainer_len};
+    static const uint8_t none[1];
+    const uint8_t *at = h->trainer ? h->trainer : none; /* an absent message is empty */
+    pb_reader r = {at, at + h->trainer_len};
     pb_field f;
     uint64_t model_type = 1, byte_fallback = 0;
     while (r.p < r.end) {
@@ -198,7 +200,9 @@ static rt5_status read_trainer(rt5_tokenizer *tok, const spm_header *h)
 static rt5_status read_normalizer(rt5_tokenizer *tok, const spm_header *h)
 {
     tok->add_dummy_prefix = tok->remove_extra_whitespaces = tok->escape_whitespaces = true;
-    pb_reader r = {h->normalizer, h->normalizer + h->normalizer_len};
+    static const uint8_t none[1];
+    const uint8_t *at = h->normalizer ? h->normalizer : none; /* an absent message is empty */
+    pb_reader r = {at, at + h->normalizer_len};
     pb_field f;
     const uint8_t *blob = NULL;
     size_t blob_len = 0;

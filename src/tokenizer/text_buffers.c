@@ -41,6 +41,8 @@ bool rt5__tstr_reserve(rt5__tstr *s, size_t extra)
 
 bool rt5__tstr_append(rt5__tstr *s, const char *bytes, size_t n, uint32_t orig)
 {
+    if (n == 0)
+        return true;
     if (!rt5__tstr_reserve(s, n))
         return false;
     memcpy(s->bytes + s->len, bytes, n);

@@ -143,17 +143,45 @@ typedef struct id_buf {
     size_t cap;
 } id_buf;
 
+/* Writes ids joined by sep; printf per number would cost more than the
+ * tokenization itself. */
+static void write_ids(FILE *out, const int32_t *ids, size_t n, const char *sep)
+{
+    char buf[4096];
+    size_t used = 0, sep_len = strlen(sep);
+    for (size_t i = 0; i < n; i++) {
+        if (used > sizeof buf - 32) {
+            fwrite(buf, 1, used, out);
+            used = 0;
+        }
+        if (i) {
+            memcpy(buf + used, sep, sep_len);
+            used += sep_len;
+        }
+        char digits[16];
+        int k = 0;
+        uint32_t v = ids[i] < 0 ? (uint32_t)0 - (uint32_t)ids[i] : (uint32_t)ids[i];
+        do {
+            digits[k++] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v);
+        if (ids[i] < 0)
+            buf[used++] = '-';
+        while (k)
+            buf[used++] = digits[--k];
+    }
+    fwrite(buf, 1, used, out);
+}
+
 static bool write_result(FILE *out, const rt5_tokenizer *tok, const tokenize_opts *o,
                          const int32_t *ids, size_t n, long truncated)
 {
     if (o->ids_only) {
-        for (size_t i = 0; i < n; i++)
-            fprintf(out, i ? " %d" : "%d", ids[i]);
+        write_ids(out, ids, n, " ");
         return fputc('\n', out) != EOF;
     }
     fputs("{\"ids\": [", out);
-    for (size_t i = 0; i < n; i++)
-        fprintf(out, i ? ", %d" : "%d", ids[i]);
+    write_ids(out, ids, n, ", ");
     fputc(']', out);
     if (o->pieces) {
         fputs(", \"pieces\": [", out);
