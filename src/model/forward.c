@@ -399,6 +399,11 @@ static rt5_status feed_forward(rt5__workspace *ws, const rt5__linear *lin, const
     rt5_status st = RT5_OK;
     for (int32_t r0 = 0; r0 < t && st == RT5_OK; r0 += RT5__MAX_CHUNK) {
         int32_t rows = RT5_MIN(RT5__MAX_CHUNK, t - r0);
+        if (!cfg->gated_gelu) { /* one call: bf16/int8 keep the inner activations in their own form */
+            TIMED(gemm, st = rt5__linear_run_ffn(&lin[PLAN_WI], &ws->bind[PLAN_WI], &lin[PLAN_WO], &ws->bind[PLAN_WO],
+                                                 ws->stream, in + r0 * d, ws->ffn, acc + r0 * d, rows));
+            continue;
+        }
         TIMED(gemm, st = rt5__linear_run(&lin[PLAN_WI], &ws->bind[PLAN_WI], ws->stream, in + r0 * d, ws->ffn, rows));
         const float *act = ws->ffn;
         if (st == RT5_OK && cfg->gated_gelu) {

@@ -97,10 +97,14 @@ rt5_status rt5__gemm_plan_init_dtype(rt5__gemm_plan *plan, dnnl_engine_t engine,
 
 void rt5__gemm_plan_destroy(rt5__gemm_plan *plan)
 {
-    for (int i = 0; i < RT5__N_CHUNKS; i++)
+    for (int i = 0; i < RT5__N_CHUNKS; i++) {
         if (plan->prims[i])
             dnnl_primitive_destroy(plan->prims[i]);
+        if (plan->prims_bf16_dst[i])
+            dnnl_primitive_destroy(plan->prims_bf16_dst[i]);
+    }
     memset(plan->prims, 0, sizeof plan->prims);
+    memset(plan->prims_bf16_dst, 0, sizeof plan->prims_bf16_dst);
 }
 
 /* Reorders the plain (n, k) weight -- a (k, n) matrix in "ba" order -- into
@@ -203,6 +207,8 @@ void rt5__linear_unbind(rt5__linear_binding *b)
             dnnl_memory_destroy(b->dst[i]);
         if (b->scratch[i])
             dnnl_memory_destroy(b->scratch[i]);
+        if (b->dst_bf16[i])
+            dnnl_memory_destroy(b->dst_bf16[i]);
     }
     memset(b, 0, sizeof *b);
 }
@@ -233,4 +239,14 @@ rt5_status rt5__linear_run(const rt5__linear *lin, rt5__linear_binding *b, dnnl_
         done += rt5__chunk_rows[c];
     }
     return dnnl_stream_wait(stream) == dnnl_success ? RT5_OK : RT5_ERR_INTERNAL;
+}
+
+rt5_status rt5__linear_run_ffn(const rt5__linear *wi, rt5__linear_binding *bwi, const rt5__linear *wo,
+                               rt5__linear_binding *bwo, dnnl_stream_t stream, const float *x, float *tmp,
+                               float *y, int32_t m)
+{
+    if (wi->plan->dtype != RT5_DTYPE_F32)
+        return rt5__lowp_run_ffn(wi, bwi, wo, bwo, stream, x, y, m);
+    rt5_status st = rt5__linear_run(wi, bwi, stream, x, tmp, m);
+    return st == RT5_OK ? rt5__linear_run(wo, bwo, stream, tmp, y, m) : st;
 }

@@ -38,6 +38,10 @@ typedef struct rt5__gemm_plan {
     dnnl_primitive_t prims[RT5__N_CHUNKS];    /* rows = rt5__chunk_rows[i] */
     dnnl_memory_desc_t scratch_md[RT5__N_CHUNKS];
     size_t scratch_bytes;                     /* max over the chunks       */
+    /* BF16 + ReLU plans only: the same products writing bf16, so that the
+     * FFN's inner activations go straight into the next GEMM's input
+     * (rt5__linear_run_ffn). */
+    dnnl_primitive_t prims_bf16_dst[RT5__N_CHUNKS];
 } rt5__gemm_plan;
 
 typedef struct rt5__linear {
@@ -55,6 +59,7 @@ typedef struct rt5__linear {
 /* A session's memory objects for one plan: src/dst/scratchpad per chunk. */
 typedef struct rt5__linear_binding {
     dnnl_memory_t src[RT5__N_CHUNKS], dst[RT5__N_CHUNKS], scratch[RT5__N_CHUNKS];
+    dnnl_memory_t dst_bf16[RT5__N_CHUNKS]; /* BF16 + ReLU plans: bf16 dst */
     /* BF16/INT8 (linear_lowp.c, owned): one chunk's converted rows */
     void *lowp_src;          /* (RT5__MAX_CHUNK, k) bf16 or u8             */
     int32_t *acc;            /* INT8: (RT5__MAX_CHUNK, n) s32 products      */
@@ -106,6 +111,20 @@ void rt5__linear_unbind(rt5__linear_binding *b);
  * are computed and ignored. */
 rt5_status rt5__linear_run(const rt5__linear *lin, rt5__linear_binding *b, dnnl_stream_t stream,
                            const float *x, float *y, int32_t m);
+
+/*
+ * The ReLU feed-forward in one call: y[M][d] += relu(x[M][d] . Wi^T) . Wo^T,
+ * with tmp (RT5__MAX_CHUNK rows of wi's n floats) for the inner activations
+ * in f32. In bf16 the first product writes bf16 straight into the second's
+ * input; in int8 its s32 products are rescaled, ReLU'd and quantized per
+ * token to u8 in one pass: the (M, d_ff) activations never go through f32
+ * memory. M at most RT5__MAX_CHUNK.
+ */
+rt5_status rt5__linear_run_ffn(const rt5__linear *wi, rt5__linear_binding *bwi, const rt5__linear *wo,
+                               rt5__linear_binding *bwo, dnnl_stream_t stream, const float *x, float *tmp,
+                               float *y, int32_t m);
+rt5_status rt5__lowp_run_ffn(const rt5__linear *wi, rt5__linear_binding *bwi, const rt5__linear *wo,
+                             rt5__linear_binding *bwo, dnnl_stream_t stream, const float *x, float *y, int32_t m);
 
 /* Rows M is padded to. */
 static inline int32_t rt5__round_rows(int32_t m)

@@ -77,14 +77,17 @@ static rt5_status make_attr(dnnl_primitive_attr_t *attr, const rt5__gemm_plan *p
     return RT5_OK;
 }
 
+/* The primitive for chunk idx into *prim; bf16_dst: write bf16 instead of
+ * the dtype's usual dst. The first one chooses the packed weight layout. */
 static rt5_status make_prim(rt5__gemm_plan *plan, int idx, dnnl_engine_t engine, dnnl_primitive_attr_t attr,
-                            rt5__errmsg *err)
+                            bool bf16_dst, dnnl_primitive_t *prim, rt5__errmsg *err)
 {
     dnnl_memory_desc_t src, wei, dst;
     dnnl_dims_t sd = {rt5__chunk_rows[idx], plan->k}, wd = {plan->k, plan->n}, dd = {rt5__chunk_rows[idx], plan->n};
     DNNL_TRY(dnnl_memory_desc_init_by_tag(&src, 2, sd, src_type(plan->dtype), dnnl_ab), "src md");
-    DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst, 2, dd, dst_type(plan->dtype), dnnl_ab), "dst md");
-    if (idx > 0)
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst, 2, dd, bf16_dst ? dnnl_bf16 : dst_type(plan->dtype), dnnl_ab),
+             "dst md");
+    if (idx > 0 || bf16_dst)
         wei = plan->weights_md;
     else
         DNNL_TRY(dnnl_memory_desc_init_by_tag(&wei, 2, wd, wei_type(plan->dtype), dnnl_format_tag_any),
@@ -93,12 +96,15 @@ static rt5_status make_prim(rt5__gemm_plan *plan, int idx, dnnl_engine_t engine,
     DNNL_TRY(dnnl_matmul_desc_init(&desc, &src, &wei, NULL, &dst), "matmul desc");
     dnnl_primitive_desc_t pd;
     DNNL_TRY(dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL), "low-precision matmul primitive desc");
-    if (idx == 0)
+    if (idx == 0 && !bf16_dst)
         plan->weights_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-    plan->scratch_md[idx] = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-    size_t sb = dnnl_memory_desc_get_size(&plan->scratch_md[idx]);
+    /* the binding's scratchpad memory gets the larger of the two sets' */
+    const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    size_t sb = dnnl_memory_desc_get_size(smd);
+    if (!bf16_dst || sb > dnnl_memory_desc_get_size(&plan->scratch_md[idx]))
+        plan->scratch_md[idx] = *smd;
     plan->scratch_bytes = RT5_MAX(plan->scratch_bytes, sb);
-    dnnl_status_t st = dnnl_primitive_create(&plan->prims[idx], pd);
+    dnnl_status_t st = dnnl_primitive_create(prim, pd);
     dnnl_primitive_desc_destroy(pd);
     DNNL_TRY(st, "low-precision matmul primitive");
     return RT5_OK;
@@ -111,8 +117,12 @@ rt5_status rt5__lowp_plan_init(rt5__gemm_plan *plan, dnnl_engine_t engine, rt5__
                          rt5_dtype_name(plan->dtype));
     dnnl_primitive_attr_t attr = NULL;
     rt5_status st = make_attr(&attr, plan, err);
-    for (int i = 0; st == RT5_OK && i < RT5__N_CHUNKS; i++)
-        st = make_prim(plan, i, engine, attr, err);
+    bool chain = plan->dtype == RT5_DTYPE_BF16 && plan->epilogue == RT5__EPI_RELU;
+    for (int i = 0; st == RT5_OK && i < RT5__N_CHUNKS; i++) {
+        st = make_prim(plan, i, engine, attr, false, &plan->prims[i], err);
+        if (st == RT5_OK && chain)
+            st = make_prim(plan, i, engine, attr, true, &plan->prims_bf16_dst[i], err);
+    }
     if (attr)
         dnnl_primitive_attr_destroy(attr);
     if (st != RT5_OK)
@@ -232,6 +242,10 @@ rt5_status rt5__lowp_bind(rt5__linear_binding *b, const rt5__gemm_plan *plan, dn
                                     plan->dtype == RT5_DTYPE_INT8 ? (void *)b->acc : DNNL_MEMORY_NONE),
                  "dst memory");
         DNNL_TRY(dnnl_memory_create(&b->scratch[i], &plan->scratch_md[i], engine, scratchpad), "scratchpad memory");
+        if (plan->prims_bf16_dst[i]) {
+            DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst, 2, dd, dnnl_bf16, dnnl_ab), "bf16 dst md");
+            DNNL_TRY(dnnl_memory_create(&b->dst_bf16[i], &dst, engine, DNNL_MEMORY_NONE), "bf16 dst memory");
+        }
     }
     return RT5_OK;
 }
@@ -291,39 +305,121 @@ static void dequant_chunk(const rt5__linear *lin, const rt5__linear_binding *b, 
         }
 }
 
+static dnnl_status_t execute(dnnl_primitive_t prim, const rt5__linear *lin, dnnl_memory_t src, dnnl_memory_t dst,
+                             dnnl_memory_t scratch, dnnl_stream_t stream)
+{
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src},
+                               {DNNL_ARG_WEIGHTS, lin->weights},
+                               {DNNL_ARG_DST, dst},
+                               {DNNL_ARG_SCRATCHPAD, scratch}};
+    dnnl_status_t st = dnnl_primitive_execute(prim, stream, 4, args);
+    return st == dnnl_success ? dnnl_stream_wait(stream) : st;
+}
+
+/* Chunk c of rows whose input already sits converted in b->lowp_src: the
+ * product, then (int8) the rescale into y. */
+static rt5_status product_chunk(const rt5__linear *lin, rt5__linear_binding *b, dnnl_stream_t stream, int c,
+                                float *y)
+{
+    dnnl_status_t st = dnnl_success;
+    if (lin->plan->dtype == RT5_DTYPE_BF16)
+        st = dnnl_memory_set_data_handle(b->dst[c], y);
+    if (st == dnnl_success)
+        st = execute(lin->plan->prims[c], lin, b->src[c], b->dst[c], b->scratch[c], stream);
+    if (st != dnnl_success)
+        return RT5_ERR_INTERNAL;
+    if (lin->plan->dtype == RT5_DTYPE_INT8) {
+        double t0 = rt5__now_seconds();
+        dequant_chunk(lin, b, y, rt5__chunk_rows[c]);
+        b->convert_seconds += rt5__now_seconds() - t0;
+    }
+    return RT5_OK;
+}
+
+static void timed_convert(const rt5__linear *lin, rt5__linear_binding *b, const float *x, int32_t rows)
+{
+    double t0 = rt5__now_seconds();
+    convert_chunk(lin, b, x, rows);
+    b->convert_seconds += rt5__now_seconds() - t0;
+}
+
+/* The largest chunk that fits rows - done. */
+static int chunk_index(int32_t left)
+{
+    int c = 0;
+    while (rt5__chunk_rows[c] > left)
+        c++;
+    return c;
+}
+
 rt5_status rt5__lowp_run(const rt5__linear *lin, rt5__linear_binding *b, dnnl_stream_t stream,
                          const float *x, float *y, int32_t m)
 {
     const rt5__gemm_plan *plan = lin->plan;
     int32_t rows = rt5__round_rows(m), done = 0;
     while (done < rows) {
-        int c = 0;
-        while (rt5__chunk_rows[c] > rows - done)
-            c++;
-        int32_t chunk = rt5__chunk_rows[c];
-        double t0 = rt5__now_seconds();
-        convert_chunk(lin, b, x + (size_t)done * plan->k, chunk);
-        b->convert_seconds += rt5__now_seconds() - t0;
-        dnnl_status_t st = dnnl_success;
-        if (plan->dtype == RT5_DTYPE_BF16)
-            st = dnnl_memory_set_data_handle(b->dst[c], y + (size_t)done * plan->n);
-        if (st == dnnl_success) {
-            dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, b->src[c]},
-                                       {DNNL_ARG_WEIGHTS, lin->weights},
-                                       {DNNL_ARG_DST, b->dst[c]},
-                                       {DNNL_ARG_SCRATCHPAD, b->scratch[c]}};
-            st = dnnl_primitive_execute(plan->prims[c], stream, 4, args);
-        }
+        int c = chunk_index(rows - done);
+        timed_convert(lin, b, x + (size_t)done * plan->k, rt5__chunk_rows[c]);
+        rt5_status st = product_chunk(lin, b, stream, c, y + (size_t)done * plan->n);
+        if (st != RT5_OK)
+            return st;
+        done += rt5__chunk_rows[c];
+    }
+    return RT5_OK;
+}
+
+/* int8: wi's s32 products of a chunk -> ReLU -> u8 rows of wo's input. */
+static void requant_chunk(const rt5__linear *wi, const rt5__linear_binding *bwi, const rt5__linear *wo,
+                          rt5__linear_binding *bwo, int32_t rows)
+{
+    int32_t n = wi->plan->n;
+    uint8_t *q = bwo->lowp_src;
+#ifdef _OPENMP
+#pragma omp parallel for
+#endif
+    for (int32_t r = 0; r < rows; r++) {
+        rt5__requant_relu_row_u8(q + (size_t)r * n, bwi->acc + (size_t)r * n, n, bwi->row_scale[r],
+                                 bwi->row_zp[r], wi->w_scale, wi->w_colsum, wo->inv_smooth, &bwo->row_scale[r]);
+        bwo->row_zp[r] = 0;
+    }
+}
+
+/* wi's product of chunk c, leaving wo's input converted in bwo->lowp_src. */
+static rt5_status inner_chunk(const rt5__linear *wi, rt5__linear_binding *bwi, const rt5__linear *wo,
+                              rt5__linear_binding *bwo, dnnl_stream_t stream, int c)
+{
+    dnnl_status_t st;
+    if (wi->plan->dtype == RT5_DTYPE_BF16) {
+        st = dnnl_memory_set_data_handle(bwi->dst_bf16[c], bwo->lowp_src);
         if (st == dnnl_success)
-            st = dnnl_stream_wait(stream);
-        if (st != dnnl_success)
-            return RT5_ERR_INTERNAL;
-        if (plan->dtype == RT5_DTYPE_INT8) {
-            t0 = rt5__now_seconds();
-            dequant_chunk(lin, b, y + (size_t)done * plan->n, chunk);
-            b->convert_seconds += rt5__now_seconds() - t0;
-        }
-        done += chunk;
+            st = execute(wi->plan->prims_bf16_dst[c], wi, bwi->src[c], bwi->dst_bf16[c], bwi->scratch[c], stream);
+        return st == dnnl_success ? RT5_OK : RT5_ERR_INTERNAL;
+    }
+    st = execute(wi->plan->prims[c], wi, bwi->src[c], bwi->dst[c], bwi->scratch[c], stream);
+    if (st != dnnl_success)
+        return RT5_ERR_INTERNAL;
+    double t0 = rt5__now_seconds();
+    requant_chunk(wi, bwi, wo, bwo, rt5__chunk_rows[c]);
+    bwi->convert_seconds += rt5__now_seconds() - t0;
+    return RT5_OK;
+}
+
+rt5_status rt5__lowp_run_ffn(const rt5__linear *wi, rt5__linear_binding *bwi, const rt5__linear *wo,
+                             rt5__linear_binding *bwo, dnnl_stream_t stream, const float *x, float *y, int32_t m)
+{
+    if (wi->plan->epilogue != RT5__EPI_RELU || wo->plan->k != wi->plan->n ||
+        (wi->plan->dtype == RT5_DTYPE_BF16 && !wi->plan->prims_bf16_dst[0]))
+        return RT5_ERR_INTERNAL;
+    int32_t rows = rt5__round_rows(m), done = 0;
+    while (done < rows) {
+        int c = chunk_index(rows - done);
+        timed_convert(wi, bwi, x + (size_t)done * wi->plan->k, rt5__chunk_rows[c]);
+        rt5_status st = inner_chunk(wi, bwi, wo, bwo, stream, c);
+        if (st == RT5_OK)
+            st = product_chunk(wo, bwo, stream, c, y + (size_t)done * wo->plan->n);
+        if (st != RT5_OK)
+            return st;
+        done += rt5__chunk_rows[c];
     }
     return RT5_OK;
 }
