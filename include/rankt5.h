@@ -99,9 +99,11 @@ typedef struct rt5_tokenizer_params {
 
 RT5_API rt5_tokenizer_params rt5_tokenizer_default_params(void);
 
-/* Loads a tokenizer from a file. params may be NULL for the defaults. On
- * failure *out is still set (to a handle carrying the message) unless memory
- * ran out; the caller frees it either way. */
+/* Loads a tokenizer from a file, or from a model directory holding
+ * tokenizer.json (preferred: it is what the model card's AutoTokenizer uses)
+ * or spiece.model. params may be NULL for the defaults. On failure *out is
+ * still set (to a handle carrying the message) unless memory ran out; the
+ * caller frees it either way. */
 RT5_API rt5_status rt5_tokenizer_load(const char *path, const rt5_tokenizer_params *params,
                                       rt5_tokenizer **out);
 
@@ -132,8 +134,13 @@ RT5_API rt5_status rt5_tokenizer_encode(const rt5_tokenizer *tok, const char *te
                                         int32_t *ids, size_t cap, size_t *n_ids);
 
 typedef enum rt5_truncation {
-    RT5_TRUNCATE_LONGEST_FIRST = 0, /* Hugging Face's default: cut one token at
-                                       a time from the longer of the two     */
+    RT5_TRUNCATE_LONGEST_FIRST = 0, /* Hugging Face's default, as the fast
+                                       tokenizer does it: with budget B =
+                                       max_length - 2 and s the shorter
+                                       length, the longer keeps
+                                       max(s, B - s); if that overflows, each
+                                       keeps B/2 (the longer one the odd
+                                       token)                                */
     RT5_TRUNCATE_ONLY_SECOND = 1,   /* cut the document only                 */
     RT5_TRUNCATE_ONLY_FIRST = 2,    /* cut the query only                    */
     RT5_TRUNCATE_NONE = 3           /* fail with RT5_ERR_TOO_LONG instead    */

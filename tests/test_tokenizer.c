@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "rankt5.h"
@@ -521,4 +522,38 @@ TEST(test_tokenizer_invalid_utf8_in_json_tokenizer)
     CHECK_EQ_INT(rt5_tokenizer_encode(tok, same, strlen(same), y, 64, &ny), RT5_OK);
     CHECK(nx == ny && memcmp(x, y, nx * sizeof *x) == 0);
     rt5_tokenizer_free(tok);
+}
+
+/* A model directory: tokenizer.json is preferred over spiece.model (the model
+ * card's AutoTokenizer behaviour); "</s>" typed as text tells them apart. */
+TEST(test_tokenizer_directory_prefers_tokenizer_json)
+{
+    char dir[] = "/tmp/rt5_tokdir_XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    char link_spm[512], link_json[512], target[8192];
+    snprintf(link_spm, sizeof link_spm, "%s/spiece.model", dir);
+    snprintf(link_json, sizeof link_json, "%s/tokenizer.json", dir);
+    const char *env = getenv("RANKT5_T5_SPIECE");
+    REQUIRE(realpath(env ? env : rt5t_shared_path("tokenizer/t5-spiece.model"), target));
+    CHECK(symlink(target, link_spm) == 0);
+    int32_t ids[16];
+    size_t n = 0;
+    rt5_tokenizer *tok = NULL;
+    REQUIRE(rt5_tokenizer_load(dir, NULL, &tok) == RT5_OK);
+    CHECK_EQ_INT(rt5_tokenizer_encode(tok, "</s>", 4, ids, 16, &n), RT5_OK);
+    CHECK(n > 1); /* sentencepiece: text pieces */
+    rt5_tokenizer_free(tok);
+    REQUIRE(realpath(rt5t_shared_path("tokenizer/t5-tokenizer.json"), target));
+    CHECK(symlink(target, link_json) == 0);
+    REQUIRE(rt5_tokenizer_load(dir, NULL, &tok) == RT5_OK);
+    CHECK_EQ_INT(rt5_tokenizer_encode(tok, "</s>", 4, ids, 16, &n), RT5_OK);
+    CHECK(n == 1 && ids[0] == 1); /* tokenizers: the special token */
+    rt5_tokenizer_free(tok);
+    unlink(link_spm);
+    unlink(link_json);
+    tok = NULL;
+    CHECK_EQ_INT(rt5_tokenizer_load(dir, NULL, &tok), RT5_ERR_IO);
+    CHECK(tok && strstr(rt5_tokenizer_last_error(tok), "neither"));
+    rt5_tokenizer_free(tok);
+    rmdir(dir);
 }

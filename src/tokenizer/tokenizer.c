@@ -6,8 +6,10 @@
  * Encoding allocates its scratch per call (rt5__tok_scratch) and never
  * writes to the tokenizer, so one loaded tokenizer serves all threads.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/mapped_file.h"
 #include "tokenizer/tokenizer_internal.h"
@@ -119,6 +121,26 @@ RT5_API rt5_status rt5_tokenizer_load_from_memory(const uint8_t *bytes, size_t n
     return load_bytes(*out, bytes ? bytes : (const uint8_t *)"", n_bytes, params);
 }
 
+/* A model directory (a Hub snapshot) holds tokenizer.json and/or
+ * spiece.model. tokenizer.json wins: it is what the model card's
+ * AutoTokenizer loads. Returns a malloc'd path, or NULL when neither exists. */
+static char *pick_in_directory(const char *dir)
+{
+    static const char *names[] = {"tokenizer.json", "spiece.model"};
+    for (size_t i = 0; i < 2; i++) {
+        size_t n = strlen(dir) + strlen(names[i]) + 2;
+        char *p = malloc(n);
+        if (!p)
+            return NULL;
+        snprintf(p, n, "%s/%s", dir, names[i]);
+        struct stat st;
+        if (stat(p, &st) == 0 && S_ISREG(st.st_mode))
+            return p;
+        free(p);
+    }
+    return NULL;
+}
+
 RT5_API rt5_status rt5_tokenizer_load(const char *path, const rt5_tokenizer_params *params,
                                       rt5_tokenizer **out)
 {
@@ -129,6 +151,17 @@ RT5_API rt5_status rt5_tokenizer_load(const char *path, const rt5_tokenizer_para
         return RT5_ERR_OUT_OF_MEMORY;
     if (!path)
         return rt5__fail(&(*out)->err, RT5_ERR_INVALID_ARGUMENT, "NULL path");
+    struct stat info;
+    if (stat(path, &info) == 0 && S_ISDIR(info.st_mode)) {
+        char *inside = pick_in_directory(path);
+        if (!inside)
+            return rt5__fail(&(*out)->err, RT5_ERR_IO,
+                             "%s: directory has neither tokenizer.json nor spiece.model", path);
+        rt5_tokenizer_free(*out);
+        rt5_status st2 = rt5_tokenizer_load(inside, params, out);
+        free(inside);
+        return st2;
+    }
     rt5__mapped_file file;
     rt5_status st = rt5__mapped_file_open(path, &file, &(*out)->err);
     if (st != RT5_OK)
