@@ -278,31 +278,11 @@ static ir_run_query *run_query(ir_run *run, const char *qid, size_t len)
     return q;
 }
 
-/* A docid repeated within one query: the query's docids are checked with a
- * map of "qid\tdocid" keys across the whole run. */
-static bool add_run_doc(ir_run *run, ir_strmap *seen, const ir_run_fields *f, size_t line,
-                        const char *path, char *err, size_t err_cap)
+static bool add_run_doc(ir_run *run, const ir_run_fields *f, size_t line, const char *path,
+                        char *err, size_t err_cap)
 {
     ir_run_query *q = run_query(run, f->qid, f->qid_len);
-    char *key = malloc(f->qid_len + f->docid_len + 2);
-    if (!q || !key) {
-        free(key);
-        set_err(err, err_cap, "%s: out of memory", path);
-        return false;
-    }
-    memcpy(key, f->qid, f->qid_len);
-    key[f->qid_len] = '\t';
-    memcpy(key + f->qid_len + 1, f->docid, f->docid_len);
-    size_t first_line;
-    bool fresh;
-    bool ok = ir_strmap_put(seen, key, f->qid_len + 1 + f->docid_len, line, &fresh, &first_line);
-    free(key);
-    if (ok && !fresh) {
-        set_err(err, err_cap, "%s:%zu: document '%.*s' repeats line %zu of query '%s'", path,
-                line, (int)IR_CLAMP_LEN(f->docid_len), f->docid, first_line, q->qid);
-        return false;
-    }
-    if (!ok || !ensure_cap((void **)&q->docs, &q->cap_docs, q->n_docs + 1, sizeof *q->docs)) {
+    if (!q || !ensure_cap((void **)&q->docs, &q->cap_docs, q->n_docs + 1, sizeof *q->docs)) {
         set_err(err, err_cap, "%s: out of memory", path);
         return false;
     }
@@ -320,6 +300,43 @@ static bool add_run_doc(ir_run *run, ir_strmap *seen, const ir_run_fields *f, si
     return true;
 }
 
+static int compare_docid_then_line(const void *a, const void *b)
+{
+    const ir_run_doc *x = *(const ir_run_doc *const *)a, *y = *(const ir_run_doc *const *)b;
+    int c = strcmp(x->docid, y->docid);
+    return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+/* A docid repeated within one query is an error naming both lines. Checked
+ * per query by sorting pointers, so a run of millions of lines needs no
+ * run-wide map. */
+static bool check_repeats(const ir_run *run, const char *path, char *err, size_t err_cap)
+{
+    const ir_run_doc **order = NULL;
+    size_t cap = 0;
+    bool ok = true;
+    for (size_t i = 0; ok && i < run->n_queries; i++) {
+        const ir_run_query *q = &run->queries[i];
+        if (!ensure_cap((void **)&order, &cap, q->n_docs, sizeof *order)) {
+            set_err(err, err_cap, "%s: out of memory", path);
+            ok = false;
+            break;
+        }
+        for (size_t j = 0; j < q->n_docs; j++)
+            order[j] = &q->docs[j];
+        qsort(order, q->n_docs, sizeof *order, compare_docid_then_line);
+        for (size_t j = 1; ok && j < q->n_docs; j++) {
+            if (strcmp(order[j - 1]->docid, order[j]->docid) == 0) {
+                set_err(err, err_cap, "%s:%zu: document '%.200s' repeats line %zu of query '%.200s'",
+                        path, order[j]->line, order[j]->docid, order[j - 1]->line, q->qid);
+                ok = false;
+            }
+        }
+    }
+    free(order);
+    return ok;
+}
+
 bool ir_run_read(const char *path, ir_run *run, char *err, size_t err_cap)
 {
     memset(run, 0, sizeof *run);
@@ -328,7 +345,6 @@ bool ir_run_read(const char *path, ir_run *run, char *err, size_t err_cap)
         set_err(err, err_cap, "%s: cannot open: %s", path, strerror(errno));
         return false;
     }
-    ir_strmap seen = {0};
     char *buf = NULL;
     size_t cap = 0, line = 0;
     long len;
@@ -343,7 +359,7 @@ bool ir_run_read(const char *path, ir_run *run, char *err, size_t err_cap)
             set_err(err, err_cap, "%s:%zu: %s", path, line, why);
             ok = false;
         } else {
-            ok = add_run_doc(run, &seen, &f, line, path, err, err_cap);
+            ok = add_run_doc(run, &f, line, path, err, err_cap);
         }
     }
     if (ok && ferror(fp)) {
@@ -352,7 +368,8 @@ bool ir_run_read(const char *path, ir_run *run, char *err, size_t err_cap)
     }
     free(buf);
     fclose(fp);
-    ir_strmap_free(&seen);
+    if (ok)
+        ok = check_repeats(run, path, err, err_cap);
     if (!ok)
         ir_run_free(run);
     return ok;
