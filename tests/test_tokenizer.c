@@ -2,11 +2,12 @@
  * test_tokenizer.c -- the T5 tokenizer against its references.
  *
  * Differential: ids for tests/fixtures/tokenizer/corpus.jsonl were produced
- * by the real Python `sentencepiece` and Hugging Face `tokenizers` (see
+ * by the real sentencepiece (Debian's spm_encode 0.1.97; the Python package
+ * for texts containing a newline) and Hugging Face `tokenizers` (see
  * tools/gen_tokenizer_fixtures.py and versions.json); every text must match
  * exactly, for spiece.model and for both tokenizer.json files, and so must
  * the truncated pair encodings in pairs.jsonl. (tests/test_tokenizer_spm.sh
- * compares against Debian's spm_encode on raw bytes.)
+ * also compares against spm_encode live, on raw bytes.)
  *
  * Robustness: truncated and corrupted model files give an error with a
  * message, never a crash; buffers, templates and threads behave as the

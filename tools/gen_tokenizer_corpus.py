@@ -101,6 +101,10 @@ def fixed_texts():
     t += SPECIALS + ["hello" + s + "world" for s in SPECIALS] + [" " + s + " " for s in SPECIALS] + \
          ["a " + s for s in SPECIALS] + [s + "x" for s in SPECIALS]
     t += ["\ufffd", "a\ufffdb", "\U0010ffff", "\ue000", "\uffff", "\U000e0041", "\U000e0001"]
+    # Float near-ties in the Viterbi: sentencepiece 0.1.97 (Debian) and 0.2.x (PyPI) split "‴"
+    # (NFKC: three primes) differently after these prefixes; docs/tokenizer.md explains.
+    t += ["हिन्दी में वाक्य क्षत्रिय‴ か゚ố their ", "\u2003中文分词测试，这是一个句子。‴ខ្មែរ\u200b\x8d ☺\x89",
+          "these ලංකා ñ </s>liké ： ﬀภาษาไทยไม่มีช่องว่าง \t‴ "]
     return t
 
 

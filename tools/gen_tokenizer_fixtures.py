@@ -4,7 +4,9 @@
 Reads the committed corpus tests/fixtures/tokenizer/corpus.jsonl (made by
 tools/gen_tokenizer_corpus.py --format jsonl) and writes, next to it:
 
-  expected_spm.ids                       Python `sentencepiece` on t5-spiece.model
+  expected_spm.ids                       sentencepiece on t5-spiece.model: Debian's spm_encode
+                                         (the reference), Python `sentencepiece` for texts
+                                         with a newline
   expected_t5-tokenizer.ids              `tokenizers` on t5-tokenizer.json (the Hub's file)
   expected_t5-tokenizer-reconverted.ids  `tokenizers` on t5-tokenizer-reconverted.json
   pairs.jsonl                            pair encodings with truncation, by `tokenizers`
@@ -24,6 +26,7 @@ import json
 import os
 import platform
 import random
+import subprocess
 import sys
 
 import sentencepiece
@@ -44,6 +47,35 @@ def write_ids(path, rows):
     with open(path, "w") as f:
         for ids in rows:
             f.write(" ".join(map(str, ids)) + "\n")
+
+
+def spm_expected(spm_path, texts):
+    """sentencepiece's ids. The project's reference is Debian's spm_encode
+    (libsentencepiece 0.1.97): it encodes every text without a newline; the
+    Python package encodes the rest (spm_encode reads lines). Where both can
+    encode a text and disagree, spm_encode's answer is kept and counted."""
+    sp = sentencepiece.SentencePieceProcessor(model_file=spm_path)
+    rows = [sp.encode(t) for t in texts]
+    note = {"python_sentencepiece": sentencepiece.__version__}
+    try:
+        version = subprocess.run(["spm_encode", "--version"], capture_output=True, text=True).stdout.strip()
+    except FileNotFoundError:
+        note["spm_encode"] = "not installed: all ids from the Python package"
+        return rows, note
+    idx = [i for i, t in enumerate(texts) if "\n" not in t]
+    data = b"".join(texts[i].encode() + b"\n" for i in idx)
+    out = subprocess.run(["spm_encode", "--model", spm_path, "--output_format=id"], input=data,
+                         capture_output=True, check=True).stdout.decode().split("\n")
+    disagree = []
+    for k, i in enumerate(idx):
+        ids = [int(x) for x in out[k].split()]
+        if ids != rows[i]:
+            disagree.append(texts[i])
+            rows[i] = ids
+    note.update({"spm_encode": version, "texts_from_spm_encode": len(idx),
+                 "texts_from_python": len(texts) - len(idx),
+                 "python_disagrees_with_spm_encode_on": disagree})
+    return rows, note
 
 
 def make_pairs(texts, rng):
@@ -102,8 +134,8 @@ def main():
         texts = [json.loads(line)["text"] for line in f]
 
     spm_path = os.path.join(tokdir, "t5-spiece.model")
-    sp = sentencepiece.SentencePieceProcessor(model_file=spm_path)
-    write_ids(os.path.join(FIX, "expected_spm.ids"), [sp.encode(t) for t in texts])
+    spm_rows, spm_note = spm_expected(spm_path, texts)
+    write_ids(os.path.join(FIX, "expected_spm.ids"), spm_rows)
 
     rng = random.Random(7)
     pairs = make_pairs(texts, rng)
@@ -123,6 +155,7 @@ def main():
             versions["transformers"] = tv
         versions["files"][name] = sha256(path)
     versions["files"]["t5-spiece.model"] = sha256(spm_path)
+    versions["spm_expected"] = spm_note
     with open(os.path.join(FIX, "pairs.jsonl"), "w", encoding="utf-8") as f:
         for row in pair_rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
