@@ -197,13 +197,20 @@ def tensor_pickle(specs):
     return out + b"u."
 
 
+def zput(z, name, data, method=zipfile.ZIP_STORED):
+    """writestr with a fixed timestamp, so regenerated files are identical."""
+    info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+    info.compress_type = method
+    z.writestr(info, data)
+
+
 def torch_zip(path, pkl, storages=None):
     """A stored ZIP laid out like torch.save's (prefix 'archive')."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
-        z.writestr("archive/data.pkl", pkl)
+        zput(z, "archive/data.pkl", pkl)
         for key, data in (storages or {}).items():
-            z.writestr("archive/data/" + key, data)
-        z.writestr("archive/version", "3\n")
+            zput(z, "archive/data/" + key, data)
+        zput(z, "archive/version", "3\n")
 
 
 class Reduce:
@@ -228,10 +235,11 @@ def cd_records(data):
     return recs, eocd
 
 
-def zip64ify(data):
-    """Rewrites a small archive the way ZIP64 writers store big ones: every
-    central record keeps sizes and offset in a ZIP64 extra field, and the end
-    record points to a ZIP64 end record through a locator."""
+def zip64ify(data, sizes=True):
+    """Rewrites a small archive the way ZIP64 writers store big ones: central
+    records keep their offset (and with sizes=True their sizes; torch.save
+    moves only the offset of entries past 4 GiB) in a ZIP64 extra field, and
+    the end record points to a ZIP64 end record through a locator."""
     recs, eocd = cd_records(data)
     cd_start = recs[0][0]
     cd = b""
@@ -240,8 +248,11 @@ def zip64ify(data):
         nl, el, cl = struct.unpack_from("<HHH", r, 28)
         csize, usize = struct.unpack_from("<II", r, 20)
         (local,) = struct.unpack_from("<I", r, 42)
-        extra = struct.pack("<HHQQQ", 1, 24, usize, csize, local)
-        struct.pack_into("<II", r, 20, 0xFFFFFFFF, 0xFFFFFFFF)
+        if sizes:
+            extra = struct.pack("<HHQQQ", 1, 24, usize, csize, local)
+            struct.pack_into("<II", r, 20, 0xFFFFFFFF, 0xFFFFFFFF)
+        else:
+            extra = struct.pack("<HHQ", 1, 8, local)
         struct.pack_into("<I", r, 42, 0xFFFFFFFF)
         struct.pack_into("<H", r, 30, el + len(extra))
         cd += bytes(r[:46 + nl]) + extra + bytes(r[46 + nl:])
@@ -261,6 +272,10 @@ def safetensors_bytes(header, data, length=None):
 def hostile():
     import os as os_module
     import subprocess
+    # The legacy format names storages by memory address, so it differs on
+    # every run: keep an existing copy to avoid churn.
+    old_legacy = os.path.join(HOSTILE, "legacy_torch.bin")
+    kept_legacy = open(old_legacy, "rb").read() if os.path.exists(old_legacy) else None
     shutil.rmtree(HOSTILE, ignore_errors=True)
     os.makedirs(HOSTILE)
     cases = []  # (file, status, fragment)
@@ -368,11 +383,11 @@ def hostile():
     add("zip_entry_count_lies.bin", bytes(bad), "FORMAT", "entries in a")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("archive/data.pkl", good + b"u.")
+        zput(z, "archive/data.pkl", good + b"u.", zipfile.ZIP_DEFLATED)
     add("zip_deflated.bin", buf.getvalue(), "UNSUPPORTED", "compressed (method 8)")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("something/else.txt", "hello")
+        zput(z, "something/else.txt", "hello")
     add("zip_not_torch.bin", buf.getvalue(), "FORMAT", "no '<name>/data.pkl' entry")
     bad = bytearray(real)  # a flipped byte inside data.pkl
     bad[real.index(b"model.shared.weight") + 2] ^= 0x20
@@ -380,7 +395,8 @@ def hostile():
     add("empty.bin", b"", "FORMAT", "not a checkpoint")
     legacy = io.BytesIO()
     torch.save({"w": torch.zeros(2)}, legacy, _use_new_zipfile_serialization=False)
-    add("legacy_torch.bin", legacy.getvalue(), "UNSUPPORTED", "re-save it with a newer torch")
+    add("legacy_torch.bin", kept_legacy or legacy.getvalue(), "UNSUPPORTED",
+        "re-save it with a newer torch")
     # safetensors with lying headers.
     w = {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]}
     st_cases = [
@@ -438,8 +454,11 @@ def zip64_fixture():
     real = open(os.path.join(OUT, "relu_f32.bin"), "rb").read()
     with open(os.path.join(OUT, "relu_f32_zip64.bin"), "wb") as f:
         f.write(zip64ify(real))
-    with zipfile.ZipFile(os.path.join(OUT, "relu_f32_zip64.bin")) as z:  # Python reads it
-        assert z.read("relu_f32/version") == b"3\n"
+    with open(os.path.join(OUT, "relu_f32_zip64_offsets.bin"), "wb") as f:
+        f.write(zip64ify(real, sizes=False))
+    for name in ("relu_f32_zip64.bin", "relu_f32_zip64_offsets.bin"):
+        with zipfile.ZipFile(os.path.join(OUT, name)) as z:  # Python reads them
+            assert z.read("relu_f32/version") == b"3\n"
 
 
 if __name__ == "__main__":
