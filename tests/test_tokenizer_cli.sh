@@ -35,9 +35,8 @@ expect "pair only_second" '{"ids": [125, 19, 3, 9, 14145, 8585, 1, 71, 14145, 1]
 out=$(printf '{"query": "q", "document": "d"}\n' | "$cli" tokenize --tokenizer "$hub" --template 'Query: {query} Document: {document}')
 expect "template" '{"ids": [3, 27569, 10, 3, 1824, 11167, 10, 3, 26, 1], "truncated": 0}' "$out"
 
-out=$(printf 'caf\xc3\xa9 \xff x\n\n' | "$cli" tokenize --tokenizer "$spm" --lines --format ids)
-expect "--lines with invalid UTF-8" "$(printf 'caf\xc3\xa9 \xff x\n\n' | (command -v spm_encode >/dev/null && spm_encode --model "$spm" --output_format=id || echo '3 2845 2 3 226
-'))" "$out"
+out=$(printf 'caf\xc3\xa9 \xff x\n\n' | "$cli" tokenize --tokenizer "$spm" --lines --format ids | tr '\n' '|')
+expect "--lines with invalid UTF-8 (as spm_encode 0.1.97)" '11949 3 2 3 226||' "$out"
 
 printf '{"text": "ok"}\n{"text": 5}\n' | "$cli" tokenize --tokenizer "$spm" > "$tmp/o" 2> "$tmp/e"
 rc=$?
