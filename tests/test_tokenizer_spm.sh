@@ -4,6 +4,7 @@
 # `rankt5 tokenize --lines` encode the same generated corpus (English prose,
 # MS MARCO-style questions, a broad Unicode set, invalid UTF-8; see
 # tools/gen_tokenizer_corpus.py) and every line must give identical ids.
+# The same is done for small models trained with non-T5 options.
 # Skips (exit 0 with a note) only when spm_encode is not installed.
 set -euo pipefail
 src=${RT5_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -38,5 +39,17 @@ if len(spm) != len(rt5):
     print("  line counts differ: spm_encode %d, rankt5 %d" % (len(spm), len(rt5)))
 sys.exit(1 if bad or len(spm) != len(rt5) else 0)
 PY
+done
+
+# Small models trained with the options T5 does not use (custom charsmap rules,
+# no dummy prefix, whitespace as suffix, no escaping; tools/gen_tokenizer_tiny_models.py).
+python3 "$src/tools/gen_tokenizer_corpus.py" --format lines --seed 3 --count 3000 > "$tmp/corpus.txt"
+for tiny in "$src"/tests/fixtures/tokenizer/spm_tiny_*.model; do
+  spm_encode --model "$tiny" --output_format=id < "$tmp/corpus.txt" > "$tmp/spm.ids"
+  "$cli" tokenize --tokenizer "$tiny" --lines --format ids < "$tmp/corpus.txt" > "$tmp/rt5.ids"
+  lines=$(wc -l < "$tmp/corpus.txt")
+  differ=$(diff "$tmp/spm.ids" "$tmp/rt5.ids" | grep -c '^<' || true)
+  echo "$(basename "$tiny"): $((lines - differ))/$lines lines identical to spm_encode"
+  [ "$differ" -eq 0 ] || { diff "$tmp/spm.ids" "$tmp/rt5.ids" | head -6; fail=1; }
 done
 exit $fail
