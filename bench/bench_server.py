@@ -82,7 +82,13 @@ def cli_score(cli, model, tokenizer, threads, requests, tmp):
     cmd = [cli, "score", "--model", model, "--tokenizer", tokenizer, "--input", path]
     if threads:
         cmd += ["--threads", str(threads)]
+    before = os.times()
+    t0 = time.monotonic()
     p = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    wall = time.monotonic() - t0
+    after = os.times()
+    cli_score.last = (wall, (after.children_user - before.children_user) +
+                      (after.children_system - before.children_system))
     m = re.search(r"([0-9.]+) pairs/s", p.stderr)
     scores = [json.loads(l)["score"] for l in p.stdout.splitlines()]
     out, k = [], 0
@@ -109,6 +115,11 @@ class Server:
                 raise SystemExit("server failed to start: " + open(self.log.name).read())
             time.sleep(0.05)
         self.port = int(open(port_file).read())
+
+    def cpu_seconds(self):
+        """user + system CPU time of the server so far."""
+        f = open("/proc/%d/stat" % self.proc.pid).read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
     def rss_kib(self):
         try:
@@ -204,30 +215,45 @@ def closed_loop(port, requests, clients, want=None):
 # ---------------------------------------------------------------- commands
 
 def cmd_throughput(a):
+    """Wall-clock pairs/s and CPU-seconds per pair of the server and the CLI.
+
+    The CLI's steady state is measured by difference: the same command on the
+    pairs twice over minus once, which removes model loading and warm-up
+    (the server is warmed up before it is timed). On a shared machine the
+    CPU-seconds per pair are the steadier comparison of the two code paths.
+    """
     requests = build_requests(a.pairs, a.docs_per_request, a.seed)
     n = sum(len(d) for _, d in requests)
     tmp = tempfile.mkdtemp(prefix="rt5-bench-")
     srv = Server(a.cli, a.model, a.tokenizer, a.threads, a.serve_arg)
-    cli_rates, srv_rates = [], []
+    rows = []
     try:
         post(srv.port, "/rerank", *requests[0])  # warm-up
         for rep in range(a.repeat):
-            rate, want = cli_score(a.cli, a.model, a.tokenizer, a.threads, requests, tmp)
-            cli_rates.append(rate)
+            cold, want = cli_score(a.cli, a.model, a.tokenizer, a.threads, requests, tmp)
+            wall1, cpu1 = cli_score.last
+            cli_score(a.cli, a.model, a.tokenizer, a.threads, requests + requests, tmp)
+            wall2, cpu2 = cli_score.last
+            cli_rate, cli_cpu = n / max(wall2 - wall1, 1e-9), (cpu2 - cpu1) / n
+            c0 = srv.cpu_seconds()
             secs, errors = closed_loop(srv.port, requests, a.clients, want)
+            srv_cpu = (srv.cpu_seconds() - c0) / n
             if errors:
                 print("errors:", errors[:10], file=sys.stderr)
-            srv_rates.append(n / secs)
-            print("repeat %d: rankt5 score %.1f pairs/s, server (%d clients) %.1f pairs/s, ratio %.3f" %
-                  (rep + 1, rate, a.clients, n / secs, (n / secs) / rate), flush=True)
+            rows.append((cold, cli_rate, n / secs, cli_cpu, srv_cpu))
+            print("repeat %d: rankt5 score %.2f pairs/s cold (as it reports), %.2f steady; server (%d clients) "
+                  "%.2f pairs/s; CPU ms/pair: score %.1f, server %.1f" %
+                  (rep + 1, cold, cli_rate, a.clients, n / secs, cli_cpu * 1e3, srv_cpu * 1e3), flush=True)
     finally:
         rc, log = srv.stop()
-    ratios = [s / c for s, c in zip(srv_rates, cli_rates)]
-    print("pairs %d in requests of %d documents, %s threads, %d clients" %
-          (n, a.docs_per_request, a.threads or "all", a.clients))
-    print("median: rankt5 score %.1f pairs/s, server %.1f pairs/s, ratio %.3f (min %.3f, max %.3f)" %
-          (statistics.median(cli_rates), statistics.median(srv_rates), statistics.median(ratios), min(ratios),
-           max(ratios)))
+    med = lambda k: statistics.median(r[k] for r in rows)
+    print("pairs %d in requests of %d documents, %s threads, %d clients, %d repeats" %
+          (n, a.docs_per_request, a.threads or "all", a.clients, a.repeat))
+    print("median pairs/s: rankt5 score cold %.2f, steady %.2f; server %.2f -> server / steady score %.3f "
+          "(per repeat: %s)" % (med(0), med(1), med(2), statistics.median(r[2] / r[1] for r in rows),
+                                 ", ".join("%.3f" % (r[2] / r[1]) for r in rows)))
+    print("median CPU ms/pair: rankt5 score %.2f, server %.2f -> efficiency score / server %.3f" %
+          (med(3) * 1e3, med(4) * 1e3, statistics.median(r[3] / r[4] for r in rows)))
     print("server exit status after SIGTERM: %d" % rc)
     return 0 if rc == 0 else 1
 
