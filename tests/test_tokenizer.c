@@ -306,6 +306,15 @@ TEST(test_tokenizer_corrupt_model_fails_cleanly)
         rt5_tokenizer_free(tok);
     }
     CHECK(failures >= 10);
+    /* Any cut before the normalizer_spec ends (the last ~237 kB) must fail,
+     * even one at a protobuf field boundary. */
+    size_t loaded = 0;
+    for (size_t cut = 0; cut < n - 237600; cut += 1013) {
+        rt5_tokenizer *tok = NULL;
+        loaded += rt5_tokenizer_load_from_memory((const uint8_t *)bytes, cut, NULL, &tok) == RT5_OK;
+        rt5_tokenizer_free(tok);
+    }
+    CHECK_EQ_INT(loaded, 0);
     for (size_t pos = 0; pos < n; pos += n / 97) {
         char saved = bytes[pos];
         bytes[pos] ^= (char)0x5A;

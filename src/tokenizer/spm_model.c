@@ -128,6 +128,13 @@ static rt5_status scan_model(const uint8_t *bytes, size_t n, spm_header *h, rt5_
     }
     if (h->n_pieces == 0)
         return rt5__fail(err, RT5_ERR_FORMAT, "not a SentencePiece model: no pieces");
+    /* Every trained model has both specs after its pieces. A file cut at a
+     * field boundary is still valid protobuf (sentencepiece would load the
+     * surviving pieces); their absence is how such a cut shows. */
+    if (!h->trainer || !h->normalizer)
+        return rt5__fail(err, RT5_ERR_FORMAT,
+                         "SentencePiece model without %s after %zu pieces: truncated file?",
+                         !h->trainer ? "trainer_spec" : "normalizer_spec", h->n_pieces);
     return RT5_OK;
 }
 
