@@ -158,7 +158,8 @@ def main():
     texts = fixed_texts() + english[:args.english] + [random_text(rng, pools) for _ in range(args.count)]
     out = sys.stdout.buffer
     if args.format == "jsonl":
-        texts += ["line one\nline two", "\r\n", "a\r\nb", "a\rb", "\n\n\nx\n", " \n ", "x\u0085y", "\r", "\n"]
+        texts += ["line one\nline two", "\r\n", "a\r\nb", "a\rb", "\n\n\nx\n", " \n ", "x\u0085y", "\r", "\n",
+                  "a\x00b", "\x00", "e\u0301\x00", "</s>\x00<pad>"]
         for t in texts:
             out.write(json.dumps({"text": t}, ensure_ascii=False).encode() + b"\n")
         return
