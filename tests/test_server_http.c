@@ -7,10 +7,12 @@
  * belongs to; the tokenizer is the real one from ../shared. End-to-end runs
  * with the real engine are in tests/test_server.sh.
  */
+#define _GNU_SOURCE /* strcasestr */
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -84,6 +86,7 @@ static void resp_free(http_resp *r)
 
 static int connect_to(int port)
 {
+    signal(SIGPIPE, SIG_IGN); /* a server that closes first must not kill the test */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {0};
     a.sin_family = AF_INET;
@@ -144,6 +147,36 @@ static int http(int port, const char *method, const char *path, const char *head
     char *sep = strstr(buf, "\r\n\r\n");
     out->body = sep ? sep + 4 : buf + len;
     return 0;
+}
+
+/* One request on an open keep-alive connection; reads exactly one response
+ * (headers and Content-Length bytes). 0 on success. */
+static int http_keepalive(int fd, const char *method, const char *path, const char *body, http_resp *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t blen = body ? strlen(body) : 0;
+    char head[512];
+    int n = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %zu\r\n\r\n",
+                     method, path, blen);
+    if (write_all(fd, head, (size_t)n) != 0 || (blen && write_all(fd, body, blen) != 0))
+        return -1;
+    size_t cap = 65536, len = 0, want = (size_t)-1;
+    char *buf = calloc(1, cap);
+    while (len < want && len + 1 < cap) {
+        ssize_t r = read(fd, buf + len, cap - len - 1);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        buf[len] = 0;
+        char *sep = strstr(buf, "\r\n\r\n");
+        const char *cl = strcasestr(buf, "\r\nContent-Length:");
+        if (sep && cl && cl < sep)
+            want = (size_t)(sep + 4 - buf) + strtoul(cl + 17, NULL, 10);
+    }
+    out->raw = buf;
+    char *sep = strstr(buf, "\r\n\r\n");
+    out->body = sep ? sep + 4 : buf + len;
+    return sscanf(buf, "HTTP/1.%*d %d", &out->status) == 1 && len == want ? 0 : -1;
 }
 
 /* The value of header name (case-insensitive) copied into v, or NULL. */
@@ -614,6 +647,13 @@ TEST(test_server_http_graceful_shutdown_finishes_admitted_requests)
     rt5__server *s = start_server(&p);
     REQUIRE(s);
     int port = rt5__server_port(s);
+    /* a keep-alive connection opened before the drain */
+    int keep = connect_to(port);
+    REQUIRE(keep >= 0);
+    http_resp r;
+    REQUIRE(http_keepalive(keep, "GET", "/health", NULL, &r) == 0);
+    CHECK_EQ_INT(r.status, 200);
+    resp_free(&r);
     gate(1);
     bg_request held[3] = {{port, 0, 0}, {port, 0, 0}, {port, 0, 0}};
     for (int i = 0; i < 3; i++)
@@ -628,6 +668,15 @@ TEST(test_server_http_graceful_shutdown_finishes_admitted_requests)
     CHECK(fd < 0);
     if (fd >= 0)
         close(fd);
+    /* a new request on the open connection: 503, and the connection closes */
+    REQUIRE(http_keepalive(keep, "POST", "/v1/rerank", "{\"query\":\"q\",\"documents\":[\"late\"]}", &r) == 0);
+    CHECK_EQ_INT(r.status, 503);
+    CHECK(strstr(r.body, "shutting down") != NULL);
+    char v[32];
+    CHECK(header(&r, "connection", v, sizeof v) && strcasecmp(v, "close") == 0);
+    CHECK(header(&r, "retry-after", v, sizeof v) != NULL);
+    resp_free(&r);
+    close(keep);
     gate(0);
     pthread_join(sd.th, NULL);
     for (int i = 0; i < 3; i++) {

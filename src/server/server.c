@@ -52,7 +52,13 @@ struct rt5__server {
     double t_start;
 };
 
-typedef enum req_state { RS_RECEIVING, RS_QUEUED, RS_SCORED, RS_ANSWERED } req_state;
+typedef enum req_state {
+    RS_RECEIVING, /* POST body arriving                                  */
+    RS_GET,       /* a GET route, answered on the call after the headers */
+    RS_QUEUED,    /* job with the scheduler, connection suspended        */
+    RS_SCORED,    /* job done, response to render                        */
+    RS_ANSWERED
+} req_state;
 
 typedef struct request {
     rt5__server *s;
@@ -264,6 +270,15 @@ static enum MHD_Result route_metrics(request *r)
     return send_body(r, 200, text, len, "text/plain; version=0.0.4; charset=utf-8", NULL);
 }
 
+static enum MHD_Result route_get(request *r)
+{
+    switch (r->ep) {
+    case RT5__EP_HEALTH: return route_health(r);
+    case RT5__EP_INFO: return route_info(r);
+    default: return route_metrics(r);
+    }
+}
+
 /* ---------------------------------------------------------------- rerank */
 
 static void free_request(request *r)
@@ -467,14 +482,14 @@ static enum MHD_Result begin_request(request *r, const char *method)
     bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     if (r->is_api ? !post : !get)
         return send_error(r, 405, r->is_api ? "this endpoint takes POST" : "this endpoint takes GET");
-    if (r->ep == RT5__EP_HEALTH)
-        return route_health(r);
-    if (!authorized(s, r->conn))
+    if (r->ep != RT5__EP_HEALTH && !authorized(s, r->conn))
         return send_error(r, 401, "invalid or missing API key (send \"Authorization: Bearer <key>\")");
-    if (r->ep == RT5__EP_INFO)
-        return route_info(r);
-    if (r->ep == RT5__EP_METRICS)
-        return route_metrics(r);
+    if (get) {
+        /* Answered on the next call: a response queued while MHD is still
+         * in the headers phase would cost the client its keep-alive. */
+        r->state = RS_GET;
+        return MHD_YES;
+    }
     if (atomic_load(&s->draining))
         return send_error(r, 503, "the server is shutting down");
     if (body_too_large(r)) {
@@ -523,6 +538,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
     }
     switch (r->state) {
     case RS_RECEIVING: return handle_body(r);
+    case RS_GET: return route_get(r);
     case RS_SCORED: return respond_scored(r);
     default: return MHD_YES;
     }
