@@ -686,3 +686,58 @@ TEST(test_server_http_graceful_shutdown_finishes_admitted_requests)
     CHECK_EQ_INT(sd.left, 0);
     rt5__server_free(s);
 }
+
+/* ---------------------------------------------------------------- pairs */
+
+#include "server/pairs.h"
+
+/* The explicit join (used for max_tokens_per_doc and left truncation) must
+ * give the tokenizer's own pair encoding whenever the cap does not bind,
+ * truncation of either or both parts included. */
+TEST(test_server_pairs_explicit_join_equals_encode_pair)
+{
+    NEED_TOKENIZER();
+    static const char *texts[] = {
+        "",
+        "short",
+        "what is the boiling point of water at sea level",
+        "Rust is a multi-paradigm, general-purpose programming language that emphasizes performance, "
+        "type safety, and concurrency. It enforces memory safety without a garbage collector.",
+        "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen",
+    };
+    size_t n = sizeof texts / sizeof texts[0];
+    int32_t max_lengths[] = {512, 24, 17, 9};
+    for (size_t m = 0; m < sizeof max_lengths / sizeof max_lengths[0]; m++) {
+        for (size_t qi = 0; qi < n; qi++) {
+            for (size_t di = 0; di < n; di++) {
+                rt5__rerank_request req = {0};
+                req.api = RT5__API_COHERE;
+                req.query = texts[qi];
+                req.query_len = strlen(texts[qi]);
+                req.docs = &texts[di];
+                size_t len = strlen(texts[di]);
+                req.doc_lens = &len;
+                req.n_docs = req.top_n = 1;
+                req.truncate = true;
+                req.max_tokens_per_doc = 100000; /* forces the explicit path, never binds */
+                rt5__pairs got;
+                rt5__api_error err;
+                REQUIRE(rt5__pairs_encode(g_tok, &req, max_lengths[m], &got, &err) == 0);
+                int32_t want[512];
+                size_t n_want = 0, cut = 0;
+                rt5_pair_params pp = rt5_pair_default_params();
+                pp.max_length = max_lengths[m];
+                REQUIRE(rt5_tokenizer_encode_pair(g_tok, &pp, texts[qi], req.query_len, texts[di], len, want,
+                                                  512, &n_want, &cut) == RT5_OK);
+                int same = got.seqs[0].n_ids == n_want &&
+                           memcmp(got.seqs[0].ids, want, n_want * sizeof *want) == 0 &&
+                           got.truncated_tokens == cut;
+                if (!same)
+                    fprintf(stderr, "  max_length %d, query %zu, document %zu: %zu ids (cut %zu) vs %zu (cut %zu)\n",
+                            (int)max_lengths[m], qi, di, got.seqs[0].n_ids, got.truncated_tokens, n_want, cut);
+                CHECK(same);
+                rt5__pairs_free(&got);
+            }
+        }
+    }
+}
