@@ -27,6 +27,29 @@ static inline bool unit_has_leaf(uint32_t u) { return (u >> 8) & 1; }
 static inline uint32_t unit_value(uint32_t u) { return u & 0x7FFFFFFFu; }
 static inline uint32_t unit_label(uint32_t u) { return u & ((1u << 31) | 0xFFu); }
 
+static rt5__charsmap_match make_match(const rt5__charsmap *map, size_t key_len, uint32_t value);
+
+/* Fills map->ascii and map->ascii_continues by walking the trie once per
+ * ASCII byte: a child with label d of the node reached by c (the test the
+ * search itself makes) means a longer key may start with c. */
+static void build_ascii_tables(rt5__charsmap *map)
+{
+    size_t root = unit_offset(map->units[0]);
+    for (unsigned c = 1; c < 128; c++) {
+        size_t pos = root ^ c;
+        if (pos >= map->n_units || unit_label(map->units[pos]) != c)
+            continue;
+        uint32_t u = map->units[pos];
+        pos ^= unit_offset(u);
+        if (unit_has_leaf(u) && pos < map->n_units)
+            map->ascii[c] = make_match(map, 1, unit_value(map->units[pos]));
+        for (unsigned d = 1; d < 256 && !map->ascii_continues[c]; d++) {
+            size_t child = pos ^ d;
+            map->ascii_continues[c] = child < map->n_units && unit_label(map->units[child]) == d;
+        }
+    }
+}
+
 rt5_status rt5__charsmap_parse(rt5__charsmap *map, const uint8_t *blob, size_t len,
                                rt5__errmsg *err)
 {
@@ -56,6 +79,7 @@ rt5_status rt5__charsmap_parse(rt5__charsmap *map, const uint8_t *blob, size_t l
     }
     memcpy(map->strings, blob + 4 + trie_bytes, map->strings_len);
     map->strings[map->strings_len] = 0; /* every lookup ends inside the copy */
+    build_ascii_tables(map);
     return RT5_OK;
 }
 
@@ -69,7 +93,7 @@ void rt5__charsmap_free(rt5__charsmap *map)
 static rt5__charsmap_match make_match(const rt5__charsmap *map, size_t key_len, uint32_t value)
 {
     rt5__charsmap_match m = {0, NULL, 0};
-    if (value >= map->strings_len + (map->strings_len == 0))
+    if (value > map->strings_len)
         return m; /* a rule pointing outside the strings: treated as no rule */
     m.key_len = key_len;
     m.repl = map->strings + value;
@@ -82,6 +106,9 @@ static rt5__charsmap_match make_match(const rt5__charsmap *map, size_t key_len, 
 rt5__charsmap_match rt5__charsmap_longest(const rt5__charsmap *map, const char *s, size_t n)
 {
     rt5__charsmap_match none = {0, NULL, 0};
+    unsigned char c0 = n ? (unsigned char)s[0] : 0;
+    if (c0 > 0 && c0 < 0x80 && !map->ascii_continues[c0])
+        return map->ascii[c0]; /* no longer key: the one-byte rule or none */
     if (map->n_units == 0)
         return none;
     size_t best_len = 0, n_results = 0;
@@ -113,6 +140,9 @@ rt5__charsmap_match rt5__charsmap_longest(const rt5__charsmap *map, const char *
 rt5__charsmap_match rt5__charsmap_shortest(const rt5__charsmap *map, const char *s, size_t n)
 {
     rt5__charsmap_match none = {0, NULL, 0};
+    unsigned char c0 = n ? (unsigned char)s[0] : 0;
+    if (c0 > 0 && c0 < 0x80 && (map->ascii[c0].key_len || !map->ascii_continues[c0]))
+        return map->ascii[c0]; /* the one-byte rule is the shortest */
     if (map->n_units == 0)
         return none;
     size_t pos = unit_offset(map->units[0]);
@@ -245,6 +275,22 @@ bool rt5__hf_precompiled(const rt5__charsmap *map, const rt5__tstr *in, rt5__tst
     out->len = 0;
     size_t pos = 0;
     while (pos < in->len) {
+        /* A run of plain ASCII, each byte its own cluster (the next byte is
+         * ASCII too, and CR is left to the cluster rules), is copied as is. */
+        size_t run = pos;
+        while (run < in->len && rt5__charsmap_ascii_plain(map, (unsigned char)in->bytes[run]) &&
+               in->bytes[run] != '\r' &&
+               (run + 1 == in->len || (unsigned char)in->bytes[run + 1] < 0x80))
+            run++;
+        if (run > pos) {
+            if (!rt5__tstr_reserve(out, run - pos))
+                return false;
+            memcpy(out->bytes + out->len, in->bytes + pos, run - pos);
+            memcpy(out->orig + out->len, in->orig + pos, (run - pos) * sizeof *out->orig);
+            out->len += run - pos;
+            pos = run;
+            continue;
+        }
         size_t g = rt5__grapheme_next(in->bytes + pos, in->len - pos);
         if (g < 6) {
             rt5__charsmap_match m = rt5__charsmap_shortest(map, in->bytes + pos, g);

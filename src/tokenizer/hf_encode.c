@@ -162,7 +162,7 @@ static bool metaspace_span(const rt5__hf_pretok *m, const rt5__tstr *in, rt5__sp
         return rt5__spanlist_push(spans, start, out->len, out->orig[start]);
     size_t piece = start;
     for (size_t i = start + 1; i + rl <= out->len; i++) {
-        if (memcmp(out->bytes + i, rep, rl) != 0)
+        if (out->bytes[i] != rep[0] || memcmp(out->bytes + i, rep, rl) != 0)
             continue;
         if (!rt5__spanlist_push(spans, piece, i, out->orig[piece]))
             return false;

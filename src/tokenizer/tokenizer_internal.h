@@ -60,26 +60,36 @@ int32_t rt5__da_lookup(const rt5__da_trie *trie, const char *key, size_t len);
 
 /* ------------------------------------------------- precompiled char map */
 
-/* sentencepiece's precompiled normalization rules: a darts-clone double
- * array (32-bit units) mapping UTF-8 prefixes to offsets into a block of
- * NUL-terminated replacement strings. */
-typedef struct rt5__charsmap {
-    uint32_t *units;
-    size_t n_units;
-    char *strings;
-    size_t strings_len;
-} rt5__charsmap;
-
-rt5_status rt5__charsmap_parse(rt5__charsmap *map, const uint8_t *blob, size_t len,
-                               rt5__errmsg *err);
-void rt5__charsmap_free(rt5__charsmap *map);
-
 /* A replacement: the string the rule maps the matched prefix to. */
 typedef struct rt5__charsmap_match {
     size_t key_len;      /* bytes of input matched; 0 = no rule */
     const char *repl;    /* replacement bytes                    */
     size_t repl_len;
 } rt5__charsmap_match;
+
+/* sentencepiece's precompiled normalization rules: a darts-clone double
+ * array (32-bit units) mapping UTF-8 prefixes to offsets into a block of
+ * NUL-terminated replacement strings. The ASCII tables are derived at load
+ * so the common case skips the trie walk: ascii[c] is the rule for the
+ * one-byte key c, ascii_continues[c] whether any longer key starts with c. */
+typedef struct rt5__charsmap {
+    uint32_t *units;
+    size_t n_units;
+    char *strings;
+    size_t strings_len;
+    rt5__charsmap_match ascii[128];
+    bool ascii_continues[128];
+} rt5__charsmap;
+
+rt5_status rt5__charsmap_parse(rt5__charsmap *map, const uint8_t *blob, size_t len,
+                               rt5__errmsg *err);
+void rt5__charsmap_free(rt5__charsmap *map);
+
+/* True when ASCII byte c (1..127) is left alone by every rule. */
+static inline bool rt5__charsmap_ascii_plain(const rt5__charsmap *map, unsigned char c)
+{
+    return c > 0 && c < 0x80 && !map->ascii[c].key_len && !map->ascii_continues[c];
+}
 
 /* sentencepiece's rule: the longest matching prefix (of the first 32). */
 rt5__charsmap_match rt5__charsmap_longest(const rt5__charsmap *map, const char *s, size_t n);
