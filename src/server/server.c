@@ -151,16 +151,16 @@ static void add_count_header(struct MHD_Response *resp, const char *name, size_t
     MHD_add_response_header(resp, name, v);
 }
 
-/* Queues body (malloc'd, taken) with status; counts it in the metrics. */
-static enum MHD_Result send_body(request *r, int status, char *body, size_t len, const char *type,
-                                 struct MHD_Response **keep)
+/* A response over body (malloc'd, taken) with the headers every answer
+ * carries; NULL when memory ran out. */
+static struct MHD_Response *make_response(request *r, int status, char *body, size_t len, const char *type)
 {
     if (!body)
-        return MHD_NO;
+        return NULL;
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(body);
-        return MHD_NO;
+        return NULL;
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(resp, "x-request-id", r->id);
@@ -169,14 +169,18 @@ static enum MHD_Result send_body(request *r, int status, char *body, size_t len,
         snprintf(v, sizeof v, "%d", r->s->p.retry_after_s);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v);
     }
-    if (status == 503 || status == 413)
+    if (status == 503 || status == 413) /* draining, or a body left unread */
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-    if (keep)
-        *keep = resp; /* the caller adds headers, then queues */
+    return resp;
+}
+
+/* Stamps x-total-time, queues resp, counts and logs the answer. */
+static enum MHD_Result queue_response(request *r, int status, struct MHD_Response *resp)
+{
+    if (!resp)
+        return MHD_NO;
     double total = rt5__now_seconds() - r->t_start;
     add_timing_header(resp, "x-total-time", total);
-    if (keep)
-        return MHD_YES;
     enum MHD_Result ok = MHD_queue_response(r->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     rt5__metrics_request(&r->s->metrics, r->ep, status, total);
@@ -186,12 +190,17 @@ static enum MHD_Result send_body(request *r, int status, char *body, size_t len,
     return ok;
 }
 
+static enum MHD_Result send_body(request *r, int status, char *body, size_t len, const char *type)
+{
+    return queue_response(r, status, make_response(r, status, body, len, type));
+}
+
 static enum MHD_Result send_error(request *r, int status, const char *message)
 {
     size_t len = 0;
     rt5__api api = r->is_api ? r->api : RT5__API_TEI; /* {"error", "error_type"} elsewhere */
     char *body = rt5__api_render_error(api, status, message, r->id, &len);
-    return send_body(r, status, body, len, "application/json", NULL);
+    return send_body(r, status, body, len, "application/json");
 }
 
 /* ---------------------------------------------------------------- GET routes */
@@ -202,7 +211,7 @@ static enum MHD_Result send_json(request *r, int status, json_t *tree)
     json_decref(tree);
     if (!text)
         return send_error(r, 500, "out of memory");
-    return send_body(r, status, text, strlen(text), "application/json", NULL);
+    return send_body(r, status, text, strlen(text), "application/json");
 }
 
 static enum MHD_Result route_health(request *r)
@@ -267,7 +276,7 @@ static enum MHD_Result route_metrics(request *r)
     char *text = rt5__metrics_render(&r->s->metrics, jobs, pairs, inflight, &len);
     if (!text)
         return send_error(r, 500, "out of memory");
-    return send_body(r, 200, text, len, "text/plain; version=0.0.4; charset=utf-8", NULL);
+    return send_body(r, 200, text, len, "text/plain; version=0.0.4; charset=utf-8");
 }
 
 static enum MHD_Result route_get(request *r)
@@ -324,8 +333,8 @@ static enum MHD_Result respond_scored(request *r)
     char *body = rt5__api_render_result(&r->req, &out, &len);
     if (!body)
         return send_error(r, 500, "out of memory rendering the response");
-    struct MHD_Response *resp = NULL;
-    if (send_body(r, 200, body, len, "application/json", &resp) != MHD_YES)
+    struct MHD_Response *resp = make_response(r, 200, body, len, "application/json");
+    if (!resp)
         return MHD_NO;
     add_timing_header(resp, "x-tokenization-time", r->tokenize_s);
     add_timing_header(resp, "x-queue-time", job->queue_seconds);
@@ -337,15 +346,7 @@ static enum MHD_Result respond_scored(request *r)
     add_count_header(resp, "x-batches", job->n_batches);
     rt5__metrics_rerank(&r->s->metrics, r->req.n_docs, r->pairs.total_tokens, r->pairs.truncated_docs,
                         r->pairs.truncated_tokens, r->tokenize_s, job->queue_seconds);
-    double total = rt5__now_seconds() - r->t_start;
-    enum MHD_Result ok = MHD_queue_response(r->conn, 200, resp);
-    MHD_destroy_response(resp);
-    rt5__metrics_request(&r->s->metrics, r->ep, 200, total);
-    r->state = RS_ANSWERED;
-    if (r->s->p.log_requests)
-        fprintf(stderr, "rankt5 serve: %s 200 %zu docs %.1f ms\n", rt5__endpoint_path(r->ep),
-                r->req.n_docs, total * 1e3);
-    return ok;
+    return queue_response(r, 200, resp);
 }
 
 static enum MHD_Result submit(request *r)
