@@ -438,6 +438,13 @@ def hostile():
     with open(os.path.join(traversal, "model.safetensors.index.json"), "w") as f:
         json.dump({"weight_map": {"w": "../../../../etc/passwd"}}, f)
     cases.append(("index_traversal", "FORMAT", "not a file name in the index's folder"))
+    # A real torch.save of the model with one weight saved as an expanded
+    # (stride-0) view: converting it would blow 4 bytes up to d_model floats.
+    sd = with_dtype(make_state_dict("relu", 1), torch.float32)
+    sd["layer_norm.bias"] = torch.zeros(1).expand(DIMS["d_model"])
+    buf = io.BytesIO()
+    torch.save(sd, buf)
+    add("expanded_view.bin", buf.getvalue(), "SHAPE", "elements overlap in the file")
     # A checkpoint that is well-formed but not a T5 reranker: shape errors.
     add("not_t5.safetensors", safetensors_bytes({"w": w}, bytes(16)), "SHAPE", "no embedding table")
     with open(os.path.join(HOSTILE, "EXPECTED.tsv"), "w") as f:

@@ -173,6 +173,12 @@ static rt5_status bind_key(binder *b, bool top, const char *suffix, int32_t n, i
     if (v->type != RT5__ELEM_F32 && v->type != RT5__ELEM_F16 && v->type != RT5__ELEM_BF16)
         return rt5__fail(&m->err, RT5_ERR_SHAPE, "tensor '%s': dtype %s, expected F32, F16 or "
                          "BF16", key, rt5__elem_name(v->type));
+    /* A view whose elements overlap (a stride of 0, as .expand() saves)
+     * would be inflated by the conversion: a memory bomb in a small file. */
+    uint64_t need = (uint64_t)rt5__tensor_numel(v) * rt5__elem_size(v->type);
+    if (need > v->n_bytes)
+        return rt5__fail(&m->err, RT5_ERR_SHAPE, "tensor '%s': its %s elements overlap in the "
+                         "file (a stride of 0?); save it with .contiguous()", key, found);
     b->used[v - m->tensors->tensors] = true;
     if (!out)
         return RT5_OK; /* checked only */
