@@ -10,8 +10,9 @@
  * ever traversed recursively, so hostile nesting cannot exhaust the C stack.
  *
  * Bounds: every read is checked against the input; the memo index is capped
- * by the input size (a real pickle's memo keys are consecutive); the stack,
- * the mark stack and container sizes grow only as opcodes are consumed.
+ * by the input size and MAX_MEMO (a real pickle's memo keys are consecutive),
+ * the number of objects by MAX_OBJECTS; the stack, the mark stack and
+ * container sizes grow only as opcodes are consumed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,15 @@ static const struct {
 };
 
 typedef struct obj obj;
+
+/* A tensor view, kept out of line so that every other object stays small. */
+typedef struct tensor_desc {
+    const obj *storage;
+    int64_t offset;
+    int32_t n_dims;
+    int64_t shape[RT5__MAX_DIMS], strides[RT5__MAX_DIMS];
+} tensor_desc;
+
 struct obj {
     obj_kind kind;
     union {
@@ -68,16 +78,16 @@ struct obj {
             const obj *key;
             int64_t numel;
         } storage;
-        struct {
-            const obj *storage;
-            int64_t offset;
-            int32_t n_dims;
-            int64_t shape[RT5__MAX_DIMS], strides[RT5__MAX_DIMS];
-        } tensor;
+        tensor_desc *tensor;                        /* TENSOR, owned        */
     } u;
 };
 
 /* ------------------------------------------------------------- machine */
+
+/* Caps that keep a hostile pickle's memory bounded: a real state dict uses
+ * about 15 objects and 8 memo slots per tensor (t5-3b: ~3,300 objects). */
+#define MAX_OBJECTS (1u << 21)
+#define MAX_MEMO (1u << 21)
 
 typedef struct vm {
     const uint8_t *in;
@@ -115,6 +125,9 @@ static bool grow(void **array, size_t *cap, size_t need, size_t elem)
 
 static rt5_status oom(vm *m)
 {
+    if (m->n_all >= MAX_OBJECTS)
+        return rt5__fail(m->err, RT5_ERR_UNSUPPORTED, "pickle builds more than %u objects; a "
+                         "state dict needs a few per tensor", (unsigned)MAX_OBJECTS);
     return rt5__fail(m->err, RT5_ERR_OUT_OF_MEMORY, "out of memory reading pickle");
 }
 
@@ -125,6 +138,8 @@ static rt5_status bad(vm *m, const char *what)
 
 static obj *new_obj(vm *m, obj_kind kind)
 {
+    if (m->n_all >= MAX_OBJECTS)
+        return NULL;
     if (!grow((void **)&m->all, &m->cap_all, m->n_all + 1, sizeof *m->all))
         return NULL;
     obj *o = calloc(1, sizeof *o);
@@ -341,8 +356,8 @@ static rt5_status op_memo_put(vm *m, size_t width)
     uint64_t index = le(p, width);
     if (m->n_stack == 0)
         return bad(m, "memo PUT on an empty stack");
-    if (index >= m->size)
-        return bad(m, "memo index larger than the pickle");
+    if (index >= m->size || index >= MAX_MEMO)
+        return bad(m, "memo index larger than the pickle or the memo limit");
     if (!grow((void **)&m->memo, &m->cap_memo, (size_t)index + 1, sizeof *m->memo))
         return oom(m);
     m->memo[index] = m->stack[m->n_stack - 1];
@@ -465,12 +480,15 @@ static rt5_status rebuild_tensor(vm *m, const obj *args, obj **out)
     obj *t = new_obj(m, OBJ_TENSOR);
     if (!t)
         return oom(m);
-    t->u.tensor.storage = a[0];
-    t->u.tensor.offset = a[1]->u.i;
-    t->u.tensor.n_dims = (int32_t)a[2]->u.seq.n;
+    tensor_desc *td = t->u.tensor = calloc(1, sizeof *td);
+    if (!td)
+        return oom(m);
+    td->storage = a[0];
+    td->offset = a[1]->u.i;
+    td->n_dims = (int32_t)a[2]->u.seq.n;
     for (size_t d = 0; d < a[2]->u.seq.n; d++) {
-        t->u.tensor.shape[d] = a[2]->u.seq.items[d]->u.i;
-        t->u.tensor.strides[d] = a[3]->u.seq.items[d]->u.i;
+        td->shape[d] = a[2]->u.seq.items[d]->u.i;
+        td->strides[d] = a[3]->u.seq.items[d]->u.i;
     }
     *out = t;
     return RT5_OK;
@@ -636,6 +654,8 @@ static void vm_free(vm *m)
         obj *o = m->all[i];
         if (o->kind == OBJ_TUPLE || o->kind == OBJ_LIST || o->kind == OBJ_DICT)
             free(o->u.seq.items);
+        else if (o->kind == OBJ_TENSOR)
+            free(o->u.tensor);
         free(o);
     }
     free(m->all);
@@ -660,7 +680,8 @@ static char *dup_text(const obj *s)
 
 static rt5_status export_tensor(vm *m, const obj *key, const obj *t, rt5__pickle_tensor *out)
 {
-    const obj *storage = t->u.tensor.storage;
+    const tensor_desc *td = t->u.tensor;
+    const obj *storage = td->storage;
     out->name = dup_text(key);
     out->storage_key = dup_text(storage->u.storage.key);
     if (!out->name || !out->storage_key)
@@ -668,10 +689,10 @@ static rt5_status export_tensor(vm *m, const obj *key, const obj *t, rt5__pickle
                          "name or storage key");
     out->type = storage->u.storage.type;
     out->storage_numel = storage->u.storage.numel;
-    out->offset = t->u.tensor.offset;
-    out->n_dims = t->u.tensor.n_dims;
-    memcpy(out->shape, t->u.tensor.shape, sizeof out->shape);
-    memcpy(out->strides, t->u.tensor.strides, sizeof out->strides);
+    out->offset = td->offset;
+    out->n_dims = td->n_dims;
+    memcpy(out->shape, td->shape, sizeof out->shape);
+    memcpy(out->strides, td->strides, sizeof out->strides);
     return RT5_OK;
 }
 
