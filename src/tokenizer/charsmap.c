@@ -43,9 +43,12 @@ static void build_ascii_tables(rt5__charsmap *map)
         pos ^= unit_offset(u);
         if (unit_has_leaf(u) && pos < map->n_units)
             map->ascii[c] = make_match(map, 1, unit_value(map->units[pos]));
-        for (unsigned d = 1; d < 256 && !map->ascii_continues[c]; d++) {
+        for (unsigned d = 0; d < 256; d++) {
             size_t child = pos ^ d;
-            map->ascii_continues[c] = child < map->n_units && unit_label(map->units[child]) == d;
+            if (child < map->n_units && unit_label(map->units[child]) == d) {
+                map->ascii_continues[c] = true;
+                map->ascii_then_ascii[c] |= d < 0x80;
+            }
         }
     }
 }
@@ -107,8 +110,10 @@ rt5__charsmap_match rt5__charsmap_longest(const rt5__charsmap *map, const char *
 {
     rt5__charsmap_match none = {0, NULL, 0};
     unsigned char c0 = n ? (unsigned char)s[0] : 0;
-    if (c0 > 0 && c0 < 0x80 && !map->ascii_continues[c0])
-        return map->ascii[c0]; /* no longer key: the one-byte rule or none */
+    if (c0 > 0 && c0 < 0x80 &&
+        (!map->ascii_continues[c0] ||
+         (!map->ascii_then_ascii[c0] && (n == 1 || (unsigned char)s[1] < 0x80))))
+        return map->ascii[c0]; /* no longer key can match: the one-byte rule or none */
     if (map->n_units == 0)
         return none;
     size_t best_len = 0, n_results = 0;

@@ -71,7 +71,8 @@ typedef struct rt5__charsmap_match {
  * array (32-bit units) mapping UTF-8 prefixes to offsets into a block of
  * NUL-terminated replacement strings. The ASCII tables are derived at load
  * so the common case skips the trie walk: ascii[c] is the rule for the
- * one-byte key c, ascii_continues[c] whether any longer key starts with c. */
+ * one-byte key c, ascii_continues[c] whether any longer key starts with c,
+ * ascii_then_ascii[c] whether one starts with c and an ASCII byte. */
 typedef struct rt5__charsmap {
     uint32_t *units;
     size_t n_units;
@@ -79,6 +80,7 @@ typedef struct rt5__charsmap {
     size_t strings_len;
     rt5__charsmap_match ascii[128];
     bool ascii_continues[128];
+    bool ascii_then_ascii[128];
 } rt5__charsmap;
 
 rt5_status rt5__charsmap_parse(rt5__charsmap *map, const uint8_t *blob, size_t len,

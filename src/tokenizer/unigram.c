@@ -41,8 +41,11 @@ static inline size_t one_char_len(unsigned char c)
     return len[c >> 4];
 }
 
-static void viterbi(const rt5_tokenizer *tok, const unsigned char *t, size_t size, bool hf,
-                    rt5__best_node *best)
+/* Always inlined into the two calls below, so each arithmetic gets its own
+ * branch-free copy of the inner loop. */
+static inline __attribute__((always_inline)) void viterbi(const rt5_tokenizer *tok,
+                                                          const unsigned char *t, size_t size,
+                                                          bool hf, rt5__best_node *best)
 {
     const rt5__da_node *nodes = tok->trie.nodes;
     const float unk_f = tok->min_score_f - 10.0f;
@@ -123,7 +126,10 @@ bool rt5__unigram_encode(const rt5_tokenizer *tok, const rt5__tstr *norm, size_t
     if (size >= INT32_MAX || !reserve_best(s, size + 1))
         return false;
     const unsigned char *t = (const unsigned char *)norm->bytes + begin;
-    viterbi(tok, t, size, hf, s->best);
+    if (hf)
+        viterbi(tok, t, size, true, s->best);
+    else
+        viterbi(tok, t, size, false, s->best);
     /* Backtrack (tokens come out last first), then restore the order. The
      * orig field holds the start relative to begin until the end. */
     size_t first = s->out.len;
