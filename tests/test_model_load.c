@@ -238,6 +238,19 @@ TEST(test_model_load_sharded_folder_reads_index_and_config)
     rt5_model_free(m);
 }
 
+TEST(test_model_load_sharded_torch_bins_with_index)
+{
+    rt5_model *m = load_ok(FIX "gated_bf16_sharded_bin", NULL);
+    REQUIRE(m != NULL);
+    CHECK_EQ_INT(m->tensors->n_files, 2);
+    check_tiny_config(m, true);
+    CHECK_EQ_INT(m->file_dtype, RT5_DTYPE_BF16);
+    uint64_t params;
+    CHECK(compare_values(m, FIX "gated_bf16.values.txt", &params) > 4000);
+    CHECK_EQ_INT(m->n_params, params);
+    rt5_model_free(m);
+}
+
 TEST(test_model_load_keys_without_model_prefix)
 {
     rt5_model *m = load_ok(FIX "relu_f32_noprefix.safetensors", NULL);

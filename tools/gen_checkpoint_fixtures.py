@@ -107,25 +107,31 @@ def strided_variant(sd):
     return out
 
 
-def sharded(sd, folder):
+def sharded(sd, folder, torch_format=False):
+    """Two shards and an index, named as save_pretrained names them."""
     path = os.path.join(OUT, folder)
     shutil.rmtree(path, ignore_errors=True)
     os.makedirs(path)
     keys = [k for k in sd if not k.endswith("encoder.embed_tokens.weight")]
     half = len(keys) // 2
-    shards = {"model-00001-of-00002.safetensors": keys[:half],
-              "model-00002-of-00002.safetensors": keys[half:]}
+    stem, ext = ("pytorch_model", "bin") if torch_format else ("model", "safetensors")
+    shards = {f"{stem}-00001-of-00002.{ext}": keys[:half],
+              f"{stem}-00002-of-00002.{ext}": keys[half:]}
     weight_map = {}
     for fname, ks in shards.items():
-        safetensors.torch.save_file({k: sd[k].contiguous() for k in ks}, os.path.join(path, fname),
-                                    metadata={"format": "pt"})
+        part = {k: sd[k].contiguous() for k in ks}
+        if torch_format:
+            torch.save(part, os.path.join(path, fname))
+        else:
+            safetensors.torch.save_file(part, os.path.join(path, fname), metadata={"format": "pt"})
         weight_map.update({k: fname for k in ks})
-    with open(os.path.join(path, "model.safetensors.index.json"), "w") as f:
+    with open(os.path.join(path, f"{stem}.{ext}.index.json"), "w") as f:
         json.dump({"metadata": {"total_size": 0}, "weight_map": weight_map}, f, indent=1)
     config = dict(DIMS, feed_forward_proj="relu", layer_norm_epsilon=1e-5,
                   relative_attention_max_distance=64, model_type="t5")
-    with open(os.path.join(path, "config.json"), "w") as f:
-        json.dump(config, f, indent=1)
+    if not torch_format:
+        with open(os.path.join(path, "config.json"), "w") as f:
+            json.dump(config, f, indent=1)
 
 
 def checkpoints():
@@ -142,6 +148,7 @@ def checkpoints():
         save_safetensors(g, f"gated_{tag}.safetensors")
     save_torch(strided_variant(relu), "relu_f32_strided.bin")
     sharded(relu, "relu_f32_sharded")
+    sharded(with_dtype(gated, torch.bfloat16), "gated_bf16_sharded_bin", torch_format=True)
     # The encoder saved on its own: keys without the "model." prefix.
     bare = {k[len("model."):] if k.startswith("model.") else k: v for k, v in relu.items()}
     save_safetensors(bare, "relu_f32_noprefix.safetensors")
