@@ -127,8 +127,8 @@ TEST(test_engine_scores_in_input_order_for_every_budget_and_worker_count)
             CHECK_EQ_INT(f.calls, stats.n_batches);
             if (budgets[b] == 1)
                 CHECK_EQ_INT(stats.n_batches, s.n); /* one sequence per batch */
-            if (budgets[b] == 100000)
-                CHECK_EQ_INT(stats.n_batches, 1);
+            if (budgets[b] == 100000) /* one batch, or a share per worker */
+                CHECK_EQ_INT(stats.n_batches, workers[w]);
         }
     }
     free(scores);
@@ -151,6 +151,27 @@ TEST(test_engine_packs_batches_to_the_budget)
     CHECK_EQ_INT(run_with(1, 25, 10, &s, scores, &f, &stats), RT5_OK);
     CHECK_EQ_INT(stats.n_batches, 5);
     CHECK_EQ_INT(stats.max_batch_seqs, 2);
+}
+
+TEST(test_engine_small_run_is_shared_among_workers)
+{
+    /* 12 sequences of 10 tokens: one worker takes one 4096-token batch;
+     * two workers get two batches of 60 tokens each; three get three. */
+    int32_t ids[10] = {5, 6, 7, 8, 9, 10, 11, 12, 13, 1};
+    rt5_seq seqs[12];
+    for (int i = 0; i < 12; i++)
+        seqs[i] = (rt5_seq){ids + (i % 3), (size_t)(10 - i % 3)};
+    seq_set s = {NULL, seqs, 12};
+    float scores[12];
+    for (int workers = 1; workers <= 3; workers++) {
+        fake_ctx f;
+        rt5__schedule_stats stats;
+        CHECK_EQ_INT(run_with(workers, 4096, 10, &s, scores, &f, &stats), RT5_OK);
+        CHECK_EQ_INT(stats.n_batches, workers);
+        CHECK(stats.max_batch_seqs <= (size_t)(12 / workers + 1));
+        for (int i = 0; i < 12; i++)
+            CHECK(scores[i] == fake_score(&seqs[i]));
+    }
 }
 
 TEST(test_engine_long_sequence_over_budget_runs_alone)

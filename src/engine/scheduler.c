@@ -5,7 +5,8 @@
  * A run goes: validate lengths -> counting-sort the sequence indices by
  * length, longest first (stable, so equal lengths keep input order and a
  * run is deterministic) -> cut the sorted order greedily into batches of at
- * most max_batch_tokens tokens -> score the batches (longest first, so the
+ * most max_batch_tokens tokens (less for a small run on several workers, so
+ * that each worker gets a share) -> score the batches (longest first, so the
  * slowest work starts early and the tail of the run is short batches that
  * balance the workers) -> scatter sorted scores back to input order.
  *
@@ -134,6 +135,24 @@ static void sort_by_length(rt5__scheduler *s, const rt5_seq *seqs, size_t n, siz
         s->order[pos] = i;
         s->sorted[pos] = seqs[i];
     }
+}
+
+/* The budget a run actually uses. With several workers, a run of few
+ * tokens would otherwise make one full batch and a small remainder, leaving
+ * a worker idle for most of the run; so the budget shrinks to about an equal
+ * share per worker. With B = ceil(total / W) + longest - 1, every batch the
+ * greedy cut closes holds at least ceil(total / W) tokens (the sequence that
+ * did not fit is at most `longest`), so there are at most W batches. */
+static size_t effective_budget(const rt5__scheduler *s, size_t n, size_t budget)
+{
+    if (s->n_workers < 2 || n == 0)
+        return budget;
+    size_t total = 0, longest = s->sorted[0].n_ids; /* sorted: longest first */
+    for (size_t j = 0; j < n; j++)
+        total += s->sorted[j].n_ids;
+    size_t workers = (size_t)s->n_workers;
+    size_t share = (total + workers - 1) / workers + longest - 1;
+    return share < budget ? share : budget;
 }
 
 /* Greedy cut: a batch grows while it fits the budget; a sequence longer
@@ -370,7 +389,7 @@ rt5_status rt5__scheduler_run(rt5__scheduler *s, const rt5__schedule_params *p,
     if (st != RT5_OK)
         return st;
     sort_by_length(s, seqs, n, p->max_length);
-    size_t n_batches = cut_batches(s, n, p->max_batch_tokens);
+    size_t n_batches = cut_batches(s, n, effective_budget(s, n, p->max_batch_tokens));
     st = s->n_workers == 1 ? run_inline(s, p, n, n_batches, err)
                            : run_pooled(s, p, n, n_batches, err);
     if (st != RT5_OK)

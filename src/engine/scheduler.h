@@ -3,7 +3,8 @@
  *
  * Given n sequences of any lengths, the scheduler sorts them by length
  * (longest first, a stable counting sort), cuts the sorted order into
- * batches whose total tokens fit a budget, hands the batches to a fixed set
+ * batches whose total tokens fit a budget (with several workers and few
+ * tokens, a smaller one: about an equal share per worker), hands the batches to a fixed set
  * of workers and scatters the scores back into input order. What "scoring a
  * batch" means is a callback, so the batching, ordering, progress and
  * cancellation logic is tested without a model (tests/test_engine.c); the
