@@ -701,8 +701,8 @@ TEST(test_server_pairs_explicit_join_equals_encode_pair)
         "",
         "short",
         "what is the boiling point of water at sea level",
-        "Rust is a multi-paradigm, general-purpose programming language that emphasizes performance, "
-        "type safety, and concurrency. It enforces memory safety without a garbage collector.",
+        ("Rust is a multi-paradigm, general-purpose programming language that emphasizes performance, "
+         "type safety, and concurrency. It enforces memory safety without a garbage collector."),
         "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen",
     };
     size_t n = sizeof texts / sizeof texts[0];
