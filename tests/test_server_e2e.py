@@ -219,6 +219,8 @@ def bad_requests():
          json.dumps({"model": "m", "query": "q", "documents": [""] * 10000}).encode(), None, 413, "at most 50"),
         ("payload over the limit", "POST", "/rerank",
          json.dumps({"query": "q", "texts": ["x" * 70000]}).encode(), None, 413, "limit"),
+        ("payload 80x the limit", "POST", "/v1/rerank",
+         json.dumps({"query": "q", "documents": ["y" * 5000000]}).encode(), None, 413, "limit"),
         ("missing query", "POST", "/v2/rerank", json.dumps({"model": "m", "documents": ["a"]}).encode(), None, 400,
          '\\"query\\"'),
         ("missing model (Cohere)", "POST", "/v2/rerank", json.dumps({"query": "q", "documents": ["a"]}).encode(),

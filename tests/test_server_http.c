@@ -437,6 +437,16 @@ TEST(test_server_http_errors_have_the_right_status)
     snprintf(big, 8192, "{\"query\":\"q\",\"texts\":[\"%0*d\"]}", 5000, 7);
     expect_status(port, "POST", "/rerank", auth, big, 413, NULL);
     free(big);
+    /* a body announced far over the limit is refused before it is sent */
+    int fd = connect_to(port);
+    REQUIRE(fd >= 0);
+    const char *huge = "POST /rerank HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sekret\r\n"
+                       "Content-Length: 100000000000\r\n\r\n";
+    REQUIRE(write_all(fd, huge, strlen(huge)) == 0);
+    char buf[2048] = {0};
+    ssize_t got = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    CHECK(got > 0 && strncmp(buf, "HTTP/1.1 413", 12) == 0 && strstr(buf, "\"Validation\"") != NULL);
     /* a pair over max_length with truncation off */
     expect_status(port, "POST", "/rerank", auth,
                   "{\"query\":\"q\",\"texts\":[\"short\", \"one two three four five six seven eight nine ten "

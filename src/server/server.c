@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -462,15 +463,20 @@ static void route(request *r, const char *url)
     }
 }
 
-static bool body_too_large(const request *r)
+/* Bodies announced over the limit but at most this big are read and thrown
+ * away, so that a client which writes its whole body before reading gets
+ * its 413 instead of a reset connection; larger ones are refused at once. */
+#define RT5_SERVER_DISCARD_LIMIT ((unsigned long long)64 << 20)
+
+/* The announced body size, or 0 when there is no Content-Length. */
+static unsigned long long content_length(const request *r)
 {
     const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (!cl)
-        return false;
+        return 0;
     errno = 0;
-    char *end = NULL;
-    unsigned long long n = strtoull(cl, &end, 10);
-    return errno == ERANGE || n > r->s->p.max_payload;
+    unsigned long long n = strtoull(cl, NULL, 10);
+    return errno == ERANGE ? ULLONG_MAX : n;
 }
 
 /* The first call: headers only. Answers what needs no body. */
@@ -493,11 +499,11 @@ static enum MHD_Result begin_request(request *r, const char *method)
     }
     if (atomic_load(&s->draining))
         return send_error(r, 503, "the server is shutting down");
-    if (body_too_large(r)) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "request body is larger than this server's limit of %zu bytes",
-                 s->p.max_payload);
-        return send_error(r, 413, msg);
+    unsigned long long announced = content_length(r);
+    if (announced > s->p.max_payload) {
+        r->too_large = true; /* handle_body answers 413 once it is drained */
+        if (announced > RT5_SERVER_DISCARD_LIMIT)
+            return handle_body(r);
     }
     return MHD_YES;
 }
