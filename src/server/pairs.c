@@ -57,7 +57,8 @@ static rt5_status encode_text(const rt5_tokenizer *tok, const char *text, size_t
 /* Copies the kept part of src (from the end when left) into dst. */
 static int32_t *take(int32_t *dst, const idbuf *src, size_t keep, bool left)
 {
-    memcpy(dst, src->ids + (left ? src->n - keep : 0), keep * sizeof *dst);
+    if (keep) /* an empty text has no buffer at all */
+        memcpy(dst, src->ids + (left ? src->n - keep : 0), keep * sizeof *dst);
     return dst + keep;
 }
 
