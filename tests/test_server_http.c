@@ -590,12 +590,12 @@ static void *bg_main(void *arg)
     return NULL;
 }
 
-/* Polls /metrics until n requests are admitted; false after ~2 s. */
+/* Polls /metrics until n requests are admitted; false after ~10 s. */
 static int wait_queue_depth(int port, int n)
 {
     char want[64];
     snprintf(want, sizeof want, "rankt5_queue_requests %d\n", n);
-    for (int tries = 0; tries < 400; tries++) {
+    for (int tries = 0; tries < 2000; tries++) {
         http_resp r;
         int found = http(port, "GET", "/metrics", NULL, NULL, &r) == 0 && strstr(r.body, want) != NULL;
         resp_free(&r);
