@@ -85,34 +85,6 @@ void rt5__dequant_row(float *y, const int32_t *acc, int n, float sx, int32_t zp,
     }
 }
 
-static inline float relu_value(const int32_t *acc, int j, float sx, int32_t zp, const float *w_scale,
-                               const int32_t *w_colsum, const float *inv_smooth)
-{
-    float v = sx * w_scale[j] * (float)(acc[j] - zp * w_colsum[j]);
-    v = v > 0.0f ? v : 0.0f;
-    return inv_smooth ? v * inv_smooth[j] : v;
-}
-
-void rt5__requant_relu_row_u8(uint8_t *q, const int32_t *acc, int n, float sx, int32_t zp,
-                              const float *w_scale, const int32_t *w_colsum, const float *inv_smooth,
-                              float *scale)
-{
-    float hi = 0.0f;
-    for (int j = 0; j < n; j++) {
-        float v = relu_value(acc, j, sx, zp, w_scale, w_colsum, inv_smooth);
-        hi = v > hi ? v : hi;
-    }
-    float s = hi / 255.0f;
-    if (!(s > 0.0f) || !isfinite(s))
-        s = 1.0f;
-    float inv = 1.0f / s;
-    for (int j = 0; j < n; j++) {
-        float v = relu_value(acc, j, sx, zp, w_scale, w_colsum, inv_smooth) * inv + 0.5f;
-        q[j] = (uint8_t)(v > 255.0f ? 255.0f : v);
-    }
-    *scale = s;
-}
-
 float rt5__quantize_weight_row_s8(int8_t *q, const float *w, const float *col_mul, int k, int32_t *sum)
 {
     float amax = 0.0f;

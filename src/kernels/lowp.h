@@ -46,16 +46,6 @@ void rt5__dequant_row(float *y, const int32_t *acc, int n, float sx, int32_t zp,
                       const int32_t *w_colsum, rt5__dequant_mode mode);
 
 /*
- * The two steps above fused for a ReLU layer feeding another int8 product:
- * v[j] = max(0, sx * w_scale[j] * (acc[j] - zp * w_colsum[j])) *
- * (inv_smooth ? inv_smooth[j] : 1), quantized to u8 with zero point 0 and
- * scale max(v) / 255 (written to *scale; 1 for an all-zero row).
- */
-void rt5__requant_relu_row_u8(uint8_t *q, const int32_t *acc, int n, float sx, int32_t zp,
-                              const float *w_scale, const int32_t *w_colsum, const float *inv_smooth,
-                              float *scale);
-
-/*
  * Symmetric per-row s8 quantization of a weight row: scale = max|w| / 127
  * (1 for an all-zero row), q[j] = round(w[j] * col_mul[j] / scale) (col_mul
  * may be NULL). Returns the scale; *sum gets the sum of q.

@@ -34,6 +34,7 @@
 #include "model/attention.h"
 #include "model/buckets.h"
 #include "model/linear.h"
+#include "model/quantize.h"
 
 enum { PLAN_QKV, PLAN_O, PLAN_WI, PLAN_WO, N_PLANS };
 
@@ -90,7 +91,11 @@ static rt5_status pack_block(rt5_model *model, int32_t layer, dnnl_stream_t stre
     const float *wi[2] = {cfg->gated_gelu ? bw->wi_0 : bw->wi, bw->wi_1};
     int32_t wi_rows[2] = {cfg->d_ff, cfg->d_ff};
     rt5__errmsg *err = &model->err;
-    rt5_status st = rt5__linear_pack(&lin[PLAN_QKV], &c->plans[PLAN_QKV], c->engine, stream, qkv, qkv_rows, 3, err);
+    rt5_status st = RT5_OK;
+    if (model->compute_dtype == RT5_DTYPE_INT8) /* outlier channels: quantize.c */
+        st = rt5__int8_block_smoothing(model, layer, &lin[PLAN_QKV], &lin[PLAN_O], &lin[PLAN_WI], &lin[PLAN_WO], err);
+    if (st == RT5_OK)
+        st = rt5__linear_pack(&lin[PLAN_QKV], &c->plans[PLAN_QKV], c->engine, stream, qkv, qkv_rows, 3, err);
     if (st == RT5_OK)
         st = rt5__linear_pack(&lin[PLAN_O], &c->plans[PLAN_O], c->engine, stream, &bw->o, &cfg->d_model, 1, err);
     if (st == RT5_OK)

@@ -142,8 +142,10 @@ rt5_status rt5__linear_pack(rt5__linear *lin, const rt5__gemm_plan *plan, dnnl_e
                             dnnl_stream_t stream, const float *const *parts, const int32_t *rows,
                             int n_parts, rt5__errmsg *err)
 {
+    rt5__linear keep = *lin; /* int8 outlier handling, set beforehand by quantize.c */
     memset(lin, 0, sizeof *lin);
-    lin->plan = plan;
+    lin->plan = plan, lin->inv_smooth = keep.inv_smooth, lin->n_outliers = keep.n_outliers;
+    lin->outlier_idx = keep.outlier_idx, lin->outlier_w = keep.outlier_w;
     const float *src = parts[0];
     float *joined = NULL;
     if (n_parts > 1) { /* stack the row blocks: (sum rows, k) */

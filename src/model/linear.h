@@ -53,8 +53,15 @@ typedef struct rt5__linear {
     int32_t *w_colsum; /* (n) sum over k of the quantized W[n][:]           */
     float *inv_smooth; /* (k) or NULL: activation column j is multiplied by
                           inv_smooth[j] before quantization (the weights'
-                          column j was multiplied by 1/inv_smooth[j])       */
+                          column j was multiplied by 1/inv_smooth[j]); 0 marks
+                          an outlier channel                                */
+    int32_t n_outliers;    /* INT8: input channels kept out of the int8 product
+                              and added in f32: y += x[:, idx] . w^T        */
+    int32_t *outlier_idx;  /* (n_outliers)                                  */
+    float *outlier_w;      /* (n_outliers, n) their f32 weight columns      */
 } rt5__linear;
+
+#define RT5__MAX_OUTLIERS 64
 
 /* A session's memory objects for one plan: src/dst/scratchpad per chunk. */
 typedef struct rt5__linear_binding {
@@ -65,6 +72,9 @@ typedef struct rt5__linear_binding {
     int32_t *acc;            /* INT8: (RT5__MAX_CHUNK, n) s32 products      */
     float *row_scale;        /* INT8: (RT5__MAX_CHUNK) per-token scale      */
     int32_t *row_zp;         /* INT8: (RT5__MAX_CHUNK) per-token zero point */
+    float *outlier_x;        /* INT8: (RT5__MAX_CHUNK, RT5__MAX_OUTLIERS)    */
+    float *row_tmp;          /* INT8 ReLU: one (n) row per thread            */
+    int32_t n_tmp_rows;
     double convert_seconds;  /* time spent converting/quantizing/rescaling  */
 } rt5__linear_binding;
 

@@ -175,8 +175,8 @@ static void quantize_weights(rt5__linear *lin, const float *w, int8_t *q)
     if (lin->inv_smooth) { /* the weights take the inverse of the activations' factor */
         smooth = malloc(sizeof(float) * (size_t)plan->k);
         if (smooth)
-            for (int32_t j = 0; j < plan->k; j++)
-                smooth[j] = 1.0f / lin->inv_smooth[j];
+            for (int32_t j = 0; j < plan->k; j++) /* 0: an outlier channel, computed apart */
+                smooth[j] = lin->inv_smooth[j] > 0 ? 1.0f / lin->inv_smooth[j] : 0.0f;
         col_mul = smooth;
     }
 #ifdef _OPENMP
@@ -214,7 +214,10 @@ void rt5__lowp_destroy(rt5__linear *lin)
     free(lin->w_scale);
     free(lin->w_colsum);
     free(lin->inv_smooth);
+    free(lin->outlier_idx);
+    free(lin->outlier_w);
     lin->w_scale = NULL, lin->w_colsum = NULL, lin->inv_smooth = NULL;
+    lin->outlier_idx = NULL, lin->outlier_w = NULL, lin->n_outliers = 0;
 }
 
 /* ------------------------------------------------------------ sessions */
@@ -229,8 +232,16 @@ rt5_status rt5__lowp_bind(rt5__linear_binding *b, const rt5__gemm_plan *plan, dn
         b->acc = aligned_alloc(64, rows * n * sizeof(int32_t));
         b->row_scale = malloc(rows * sizeof(float));
         b->row_zp = malloc(rows * sizeof(int32_t));
+        b->outlier_x = calloc(rows * RT5__MAX_OUTLIERS, sizeof(float));
+#ifdef _OPENMP
+        b->n_tmp_rows = plan->epilogue == RT5__EPI_RELU ? omp_get_max_threads() : 0;
+#else
+        b->n_tmp_rows = plan->epilogue == RT5__EPI_RELU ? 1 : 0;
+#endif
+        b->row_tmp = b->n_tmp_rows ? malloc((size_t)b->n_tmp_rows * n * sizeof(float)) : NULL;
     }
-    if (!b->lowp_src || (plan->dtype == RT5_DTYPE_INT8 && (!b->acc || !b->row_scale || !b->row_zp)))
+    if (!b->lowp_src || (plan->dtype == RT5_DTYPE_INT8 && (!b->acc || !b->row_scale || !b->row_zp ||
+                                                          !b->outlier_x || (b->n_tmp_rows && !b->row_tmp))))
         return rt5__fail(err, RT5_ERR_OUT_OF_MEMORY, "session: low-precision buffers for a %zu x %zu product", k, n);
     for (int i = 0; i < RT5__N_CHUNKS; i++) {
         dnnl_memory_desc_t src, dst;
@@ -258,7 +269,10 @@ void rt5__lowp_unbind(rt5__linear_binding *b)
     free(b->acc);
     free(b->row_scale);
     free(b->row_zp);
+    free(b->outlier_x);
+    free(b->row_tmp);
     b->lowp_src = NULL, b->acc = NULL, b->row_scale = NULL, b->row_zp = NULL;
+    b->outlier_x = NULL, b->row_tmp = NULL;
 }
 
 /* ------------------------------------------------------------ the run */
@@ -280,9 +294,32 @@ static void convert_chunk(const rt5__linear *lin, rt5__linear_binding *b, const 
 #ifdef _OPENMP
 #pragma omp parallel for
 #endif
-    for (int32_t r = 0; r < rows; r++)
-        rt5__quantize_row_u8(dst + (size_t)r * k, x + (size_t)r * k, lin->inv_smooth, (int)k, &b->row_scale[r],
-                             &b->row_zp[r]);
+    for (int32_t r = 0; r < rows; r++) {
+        const float *row = x + (size_t)r * k;
+        rt5__quantize_row_u8(dst + (size_t)r * k, row, lin->inv_smooth, (int)k, &b->row_scale[r], &b->row_zp[r]);
+        for (int32_t o = 0; o < lin->n_outliers; o++)
+            b->outlier_x[(size_t)r * RT5__MAX_OUTLIERS + o] = row[lin->outlier_idx[o]];
+    }
+}
+
+/* y[j0 .. j0+len) of row r += its outlier channels' f32 products. */
+static void add_outliers(const rt5__linear *lin, const rt5__linear_binding *b, int32_t r, float *y, int32_t j0,
+                         int32_t len)
+{
+    int32_t n = lin->plan->n;
+    for (int32_t o = 0; o < lin->n_outliers; o++) {
+        float xv = b->outlier_x[(size_t)r * RT5__MAX_OUTLIERS + o];
+        const float *w = lin->outlier_w + (size_t)o * n + j0;
+        if (xv != 0.0f)
+            for (int32_t j = 0; j < len; j++)
+                y[j] += xv * w[j];
+    }
+}
+
+static void relu_inplace(float *y, int32_t n)
+{
+    for (int32_t j = 0; j < n; j++)
+        y[j] = y[j] > 0.0f ? y[j] : 0.0f;
 }
 
 /* y rows of the chunk from the s32 products, in column blocks so that
@@ -290,9 +327,8 @@ static void convert_chunk(const rt5__linear *lin, rt5__linear_binding *b, const 
 static void dequant_chunk(const rt5__linear *lin, const rt5__linear_binding *b, float *y, int32_t rows)
 {
     const rt5__gemm_plan *plan = lin->plan;
-    rt5__dequant_mode mode = plan->epilogue == RT5__EPI_RELU         ? RT5__DEQUANT_RELU
-                             : plan->epilogue == RT5__EPI_ACCUMULATE ? RT5__DEQUANT_ACCUMULATE
-                                                                     : RT5__DEQUANT_SET;
+    /* ReLU comes after the outlier channels are added back */
+    rt5__dequant_mode mode = plan->epilogue == RT5__EPI_ACCUMULATE ? RT5__DEQUANT_ACCUMULATE : RT5__DEQUANT_SET;
     int32_t n = plan->n, block = 512, n_blocks = (n + block - 1) / block;
 #ifdef _OPENMP
 #pragma omp parallel for collapse(2)
@@ -300,8 +336,12 @@ static void dequant_chunk(const rt5__linear *lin, const rt5__linear_binding *b, 
     for (int32_t r = 0; r < rows; r++)
         for (int32_t cb = 0; cb < n_blocks; cb++) {
             int32_t j0 = cb * block, len = RT5_MIN(block, n - j0);
-            rt5__dequant_row(y + (size_t)r * n + j0, b->acc + (size_t)r * n + j0, len, b->row_scale[r],
-                             b->row_zp[r], lin->w_scale + j0, lin->w_colsum + j0, mode);
+            float *yr = y + (size_t)r * n + j0;
+            rt5__dequant_row(yr, b->acc + (size_t)r * n + j0, len, b->row_scale[r], b->row_zp[r], lin->w_scale + j0,
+                             lin->w_colsum + j0, mode);
+            add_outliers(lin, b, r, yr, j0, len);
+            if (plan->epilogue == RT5__EPI_RELU)
+                relu_inplace(yr, len);
         }
 }
 
@@ -375,12 +415,21 @@ static void requant_chunk(const rt5__linear *wi, const rt5__linear_binding *bwi,
     int32_t n = wi->plan->n;
     uint8_t *q = bwo->lowp_src;
 #ifdef _OPENMP
-#pragma omp parallel for
+#pragma omp parallel for num_threads(RT5_MIN(omp_get_max_threads(), bwi->n_tmp_rows))
 #endif
     for (int32_t r = 0; r < rows; r++) {
-        rt5__requant_relu_row_u8(q + (size_t)r * n, bwi->acc + (size_t)r * n, n, bwi->row_scale[r],
-                                 bwi->row_zp[r], wi->w_scale, wi->w_colsum, wo->inv_smooth, &bwo->row_scale[r]);
-        bwo->row_zp[r] = 0;
+#ifdef _OPENMP
+        float *tmp = bwi->row_tmp + (size_t)omp_get_thread_num() * n;
+#else
+        float *tmp = bwi->row_tmp;
+#endif
+        rt5__dequant_row(tmp, bwi->acc + (size_t)r * n, n, bwi->row_scale[r], bwi->row_zp[r], wi->w_scale,
+                         wi->w_colsum, RT5__DEQUANT_SET);
+        add_outliers(wi, bwi, r, tmp, 0, n);
+        relu_inplace(tmp, n);
+        for (int32_t o = 0; o < wo->n_outliers; o++)
+            bwo->outlier_x[(size_t)r * RT5__MAX_OUTLIERS + o] = tmp[wo->outlier_idx[o]];
+        rt5__quantize_row_u8(q + (size_t)r * n, tmp, wo->inv_smooth, n, &bwo->row_scale[r], &bwo->row_zp[r]);
     }
 }
 
