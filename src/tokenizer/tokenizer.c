@@ -287,14 +287,19 @@ static rt5_status truncate_pair(rt5_truncation how, size_t budget, size_t *n1, s
  * first; returns how many it removed. */
 static size_t remove_span_tokens(rt5__toklist *l, uint32_t lo, uint32_t hi, size_t want)
 {
+    /* Mark from the end (id -1), then compact once: linear in the length. */
     size_t removed = 0;
     for (size_t i = l->len; i-- > 0 && removed < want;) {
         if (l->items[i].orig_last < lo || l->items[i].orig >= hi)
             continue;
-        memmove(l->items + i, l->items + i + 1, (l->len - i - 1) * sizeof *l->items);
-        l->len--;
+        l->items[i].id = -1;
         removed++;
     }
+    size_t w = 0;
+    for (size_t r = 0; r < l->len; r++)
+        if (l->items[r].id >= 0)
+            l->items[w++] = l->items[r];
+    l->len = w;
     return removed;
 }
 
