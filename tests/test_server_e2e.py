@@ -333,6 +333,32 @@ def check_sigterm(srv):
     print("ok: SIGTERM drains and exits 0 (%s)" % results)
 
 
+def check_cli_errors(busy_port):
+    def run(*args):
+        p = subprocess.run([CLI, "serve", *args], capture_output=True, text=True, timeout=120)
+        return p.returncode, p.stdout + p.stderr
+
+    rc, out = run("--help")
+    check(rc == 0 and "/v2/rerank" in out and "--max-queue" in out, "serve --help")
+    rc, out = run("--model", MODEL)
+    check(rc == 2 and "--tokenizer" in out, "missing --tokenizer is a usage error: %d %s" % (rc, out))
+    rc, out = run("--model", MODEL, "--tokenizer", SPM, "--max-queue", "zero")
+    check(rc == 2 and "--max-queue" in out, "bad number is a usage error: %d %s" % (rc, out))
+    rc, out = run("--model", MODEL, "--tokenizer", SPM, "--bogus", "1")
+    check(rc == 2 and "--bogus" in out, "unknown option: %d %s" % (rc, out))
+    rc, out = run("--model", MODEL, "--tokenizer", SPM, "--api-key", "a", "--api-key-file", "/nonexistent")
+    check(rc == 2, "both key options: %d %s" % (rc, out))
+    rc, out = run("--model", MODEL, "--tokenizer", SPM, "--api-key-file", os.path.join(TMP, "missing"))
+    check(rc == 1 and "missing" in out, "unreadable key file: %d %s" % (rc, out))
+    rc, out = run("--model", os.path.join(TMP, "no-such-model.bin"), "--tokenizer", SPM)
+    check(rc == 1 and "no-such-model.bin" in out, "missing model: %d %s" % (rc, out))
+    rc, out = run("--model", MODEL, "--tokenizer", SPM, "--port", str(busy_port))
+    check(rc == 1 and "cannot listen" in out, "port in use: %d %s" % (rc, out))
+    rc, out = run("--model", MODEL, "--tokenizer", SPM, "--host", "not-an-address", "--port", "0")
+    check(rc == 1 and "not-an-address" in out, "bad host: %d %s" % (rc, out))
+    print("ok: serve's usage and start-up errors")
+
+
 def main():
     if not os.path.exists(MODEL):
         print("FAIL: demo model missing: %s" % MODEL, file=sys.stderr)
@@ -346,6 +372,7 @@ def main():
         check_bad_requests(srv)
         check_truncation(srv)
         check_info_metrics(srv)
+        check_cli_errors(srv.port)
     finally:
         if srv.proc.poll() is None:
             check_sigterm(srv)
