@@ -13,6 +13,7 @@ PACKAGES=(
   libcurl4-openssl-dev curl             # HTTP client for server tests
   sentencepiece                         # spm_encode: the tokenizer's reference
   python3                               # test drivers (standard library only)
+  wrk                                   # HTTP load generator (bench/bench_server_wrk.sh)
 )
 
 missing=()
