@@ -17,6 +17,12 @@
 #define FIX "tests/fixtures/checkpoints/"
 #define HOSTILE "tests/fixtures/hostile/"
 
+/* A per-process file name, so concurrent test runs never collide. */
+static void tmp_name(char *buf, size_t cap, const char *stem)
+{
+    snprintf(buf, cap, "%s.%ld", stem, (long)getpid());
+}
+
 static rt5_status status_named(const char *name)
 {
     static const struct {
@@ -178,7 +184,8 @@ TEST(test_formats_pickle_every_prefix_fails_cleanly)
 
 TEST(test_formats_safetensors_writer_round_trip)
 {
-    const char *path = "/tmp/rt5_test_formats_rt.safetensors";
+    char path[256];
+    tmp_name(path, sizeof path, "/tmp/rt5_test_formats_rt.safetensors");
     float a[6] = {1, 2, 3, 4, 5, -6};
     uint16_t h[3] = {0x3c00, 0xc000, 0x0001};
     int8_t q[5] = {-128, -1, 0, 1, 127};
@@ -217,7 +224,7 @@ TEST(test_formats_safetensors_writer_round_trip)
     CHECK_EQ_INT(set->n_tensors, 4);
     rt5__tensor_set_free(set);
     unlink(path);
-    char tmp[256];
+    char tmp[320];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     struct stat sb;
     CHECK(stat(tmp, &sb) != 0);
@@ -239,7 +246,8 @@ TEST(test_formats_safetensors_written_by_us_loads_as_model)
         t[n] = (rt5__safetensors_tensor){v->name, v->type, v->n_dims, {0}, v->data};
         memcpy(t[n++].shape, v->shape, sizeof v->shape);
     }
-    const char *path = "/tmp/rt5_test_formats_model.safetensors";
+    char path[256];
+    tmp_name(path, sizeof path, "/tmp/rt5_test_formats_model.safetensors");
     REQUIRE(rt5__safetensors_write(path, t, n, NULL, NULL, 0, &err) == RT5_OK);
     free(t);
     rt5__tensor_set_free(set);

@@ -13,6 +13,12 @@
 
 #define FIX "tests/fixtures/checkpoints/"
 
+/* A per-process file name, so concurrent test runs never collide. */
+static void tmp_name(char *buf, size_t cap, const char *stem)
+{
+    snprintf(buf, cap, "%s.%ld", stem, (long)getpid());
+}
+
 /* ------------------------------------------------------------- helpers */
 
 /* The float pointer the model bound for a checkpoint key, or NULL. */
@@ -336,7 +342,8 @@ static int rewrite_fixture(const char *out, const char *victim, const char *new_
 
 TEST(test_model_load_missing_wrong_shape_and_unknown_keys)
 {
-    const char *out = "/tmp/rt5_test_model_load.safetensors";
+    char out[256];
+    tmp_name(out, sizeof out, "/tmp/rt5_test_model_load.safetensors");
     rt5_model *m = NULL;
     const char *k = "model.encoder.block.1.layer.0.SelfAttention.k.weight";
 
@@ -395,7 +402,8 @@ static int write_with(const char *out, const rt5__safetensors_tensor *extra, siz
 
 TEST(test_model_load_unknown_keys_and_untied_embedding_warn)
 {
-    const char *out = "/tmp/rt5_test_model_load_warn.safetensors";
+    char out[256];
+    tmp_name(out, sizeof out, "/tmp/rt5_test_model_load_warn.safetensors");
     float extra_data[3] = {1, 2, 3}, other_embed[40 * 16];
     for (int i = 0; i < 40 * 16; i++)
         other_embed[i] = (float)i;
