@@ -358,12 +358,17 @@ static enum MHD_Result submit(request *r)
         return send_error(r, 500, "out of memory");
     r->job = (rt5__job){.seqs = r->pairs.seqs, .n_seqs = r->pairs.n, .scores = r->scores,
                         .done = on_scored, .user = r};
+    /* s->mu is held from submit to suspend: on_scored (which takes it) can
+     * only resume a connection that is already suspended. */
     pthread_mutex_lock(&s->mu);
     r->state = RS_QUEUED;
     rt5__submit_result sub = rt5__queue_submit(s->sched, &r->job);
+    bool answer_now = false;
     if (sub == RT5__SUBMIT_OK && r->state == RS_QUEUED) {
         MHD_suspend_connection(r->conn);
         r->suspended = true;
+    } else if (sub == RT5__SUBMIT_OK) {
+        answer_now = true; /* cannot happen while the lock is held; kept for safety */
     }
     pthread_mutex_unlock(&s->mu);
     switch (sub) {
@@ -377,8 +382,7 @@ static enum MHD_Result submit(request *r)
     case RT5__SUBMIT_INVALID:
         return send_error(r, 500, "a pair is longer than one engine step");
     }
-    /* Scored before we could suspend: answer now. */
-    return r->state == RS_SCORED ? respond_scored(r) : MHD_YES;
+    return answer_now ? respond_scored(r) : MHD_YES;
 }
 
 static enum MHD_Result handle_body(request *r)
