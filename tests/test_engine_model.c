@@ -189,3 +189,23 @@ TEST(test_engine_model_limits_progress_and_cancel)
     free_golden(&g);
     rt5_model_free(model);
 }
+
+TEST(test_engine_model_default_split_is_two_workers_capped_by_threads)
+{
+    rt5_model *model = load_model("tiny_relu");
+    REQUIRE(model != NULL);
+    static const int32_t threads[] = {1, 2, 4};
+    static const int32_t workers[] = {1, 2, 2};
+    for (size_t i = 0; i < sizeof threads / sizeof threads[0]; i++) {
+        rt5_engine_params p = rt5_engine_default_params();
+        p.n_threads = threads[i];
+        rt5_engine *e = NULL;
+        REQUIRE(rt5_engine_create(model, &p, &e) == RT5_OK);
+        rt5_engine_params got;
+        CHECK_EQ_INT(rt5_engine_get_params(e, &got), RT5_OK);
+        CHECK_EQ_INT(got.n_threads, threads[i]);
+        CHECK_EQ_INT(got.n_workers, workers[i]);
+        rt5_engine_free(e);
+    }
+    rt5_model_free(model);
+}
