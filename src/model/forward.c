@@ -272,7 +272,8 @@ rt5_status rt5__workspace_create(const rt5_model *model, int32_t max_tokens, int
     arena_plan a = {0};
     size_t o_h = reserve(&a, rows * d), o_x = reserve(&a, rows * d), o_qkv = reserve(&a, rows * 3 * inner);
     size_t o_attn = reserve(&a, rows * inner);
-    size_t o_ffn = reserve(&a, slab * ff * (cfg->gated_gelu ? 2 : 1));
+    /* bf16/int8 ReLU FFNs keep their inner activations in the linear's own buffers */
+    size_t o_ffn = reserve(&a, slab * ff * (cfg->gated_gelu ? 2 : model->compute_dtype == RT5_DTYPE_F32 ? 1 : 0));
     size_t o_ffg = reserve(&a, cfg->gated_gelu ? slab * ff : 0);
     size_t o_bias = reserve(&a, (size_t)cfg->n_heads * (2 * (size_t)max_length - 1));
     size_t o_att = reserve(&a, (size_t)ws->n_threads * rt5__attention_scratch_floats(cfg->d_kv, max_length));

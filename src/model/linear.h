@@ -68,11 +68,11 @@ typedef struct rt5__linear_binding {
     dnnl_memory_t src[RT5__N_CHUNKS], dst[RT5__N_CHUNKS], scratch[RT5__N_CHUNKS];
     dnnl_memory_t dst_bf16[RT5__N_CHUNKS]; /* BF16 + ReLU plans: bf16 dst */
     /* BF16/INT8 (linear_lowp.c, owned): one chunk's converted rows */
-    void *lowp_src;          /* (RT5__MAX_CHUNK, k) bf16 or u8             */
-    int32_t *acc;            /* INT8: (RT5__MAX_CHUNK, n) s32 products      */
-    float *row_scale;        /* INT8: (RT5__MAX_CHUNK) per-token scale      */
-    int32_t *row_zp;         /* INT8: (RT5__MAX_CHUNK) per-token zero point */
-    float *outlier_x;        /* INT8: (RT5__MAX_CHUNK, RT5__MAX_OUTLIERS)    */
+    void *lowp_src;          /* (256, k) bf16 or u8 (linear_lowp.c)         */
+    int32_t *acc;            /* INT8: (256, n) s32 products                 */
+    float *row_scale;        /* INT8: (256) per-token scale                 */
+    int32_t *row_zp;         /* INT8: (256) per-token zero point            */
+    float *outlier_x;        /* INT8: (256, RT5__MAX_OUTLIERS)              */
     float *row_tmp;          /* INT8 ReLU: one (n) row per thread            */
     int32_t n_tmp_rows;
     double convert_seconds;  /* time spent converting/quantizing/rescaling  */

@@ -32,6 +32,12 @@
 
 #include "kernels/lowp.h"
 
+/* Rows converted and multiplied at a time. Smaller than RT5__MAX_CHUNK so
+ * that the per-session buffers (the s32 products of a 16384-wide layer are
+ * 4 bytes x rows x 16384) stay small next to the weights; the weights are
+ * re-read per 256 rows, from L3 (they are 12-17 MB in int8). */
+#define LOWP_MAX_ROWS 256
+
 #define DNNL_TRY(call, what)                                                              \
     do {                                                                                  \
         dnnl_status_t st_ = (call);                                                       \
@@ -226,7 +232,7 @@ rt5_status rt5__lowp_bind(rt5__linear_binding *b, const rt5__gemm_plan *plan, dn
                           void *scratchpad, rt5__errmsg *err)
 {
     memset(b, 0, sizeof *b);
-    size_t rows = RT5__MAX_CHUNK, k = (size_t)plan->k, n = (size_t)plan->n;
+    size_t rows = LOWP_MAX_ROWS, k = (size_t)plan->k, n = (size_t)plan->n;
     b->lowp_src = aligned_alloc(64, (rows * k * src_elem(plan->dtype) + 63) / 64 * 64);
     if (plan->dtype == RT5_DTYPE_INT8) {
         b->acc = aligned_alloc(64, rows * n * sizeof(int32_t));
@@ -383,11 +389,11 @@ static void timed_convert(const rt5__linear *lin, rt5__linear_binding *b, const 
     b->convert_seconds += rt5__now_seconds() - t0;
 }
 
-/* The largest chunk that fits rows - done. */
+/* The largest chunk that fits rows - done (and LOWP_MAX_ROWS). */
 static int chunk_index(int32_t left)
 {
     int c = 0;
-    while (rt5__chunk_rows[c] > left)
+    while (rt5__chunk_rows[c] > RT5_MIN(left, LOWP_MAX_ROWS))
         c++;
     return c;
 }
