@@ -38,6 +38,10 @@
  * re-read per 256 rows, from L3 (they are 12-17 MB in int8). */
 #define LOWP_MAX_ROWS 256
 
+/* Element-wise passes over fewer values than this run on the calling thread:
+ * waking the team costs more than they do. */
+#define PARALLEL_MIN ((size_t)1 << 16)
+
 #define DNNL_TRY(call, what)                                                              \
     do {                                                                                  \
         dnnl_status_t st_ = (call);                                                       \
@@ -290,7 +294,7 @@ static void convert_chunk(const rt5__linear *lin, rt5__linear_binding *b, const 
     if (plan->dtype == RT5_DTYPE_BF16) {
         uint16_t *dst = b->lowp_src;
 #ifdef _OPENMP
-#pragma omp parallel for
+#pragma omp parallel for if ((size_t)rows * k >= PARALLEL_MIN)
 #endif
         for (int32_t r = 0; r < rows; r++)
             rt5__f32_to_bf16(dst + (size_t)r * k, x + (size_t)r * k, k);
@@ -298,7 +302,7 @@ static void convert_chunk(const rt5__linear *lin, rt5__linear_binding *b, const 
     }
     uint8_t *dst = b->lowp_src;
 #ifdef _OPENMP
-#pragma omp parallel for
+#pragma omp parallel for if ((size_t)rows * k >= PARALLEL_MIN)
 #endif
     for (int32_t r = 0; r < rows; r++) {
         const float *row = x + (size_t)r * k;
@@ -337,7 +341,7 @@ static void dequant_chunk(const rt5__linear *lin, const rt5__linear_binding *b, 
     rt5__dequant_mode mode = plan->epilogue == RT5__EPI_ACCUMULATE ? RT5__DEQUANT_ACCUMULATE : RT5__DEQUANT_SET;
     int32_t n = plan->n, block = 512, n_blocks = (n + block - 1) / block;
 #ifdef _OPENMP
-#pragma omp parallel for collapse(2)
+#pragma omp parallel for collapse(2) if ((size_t)rows * n >= PARALLEL_MIN)
 #endif
     for (int32_t r = 0; r < rows; r++)
         for (int32_t cb = 0; cb < n_blocks; cb++) {
@@ -421,7 +425,7 @@ static void requant_chunk(const rt5__linear *wi, const rt5__linear_binding *bwi,
     int32_t n = wi->plan->n;
     uint8_t *q = bwo->lowp_src;
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(RT5_MIN(omp_get_max_threads(), bwi->n_tmp_rows))
+#pragma omp parallel for num_threads(RT5_MIN(omp_get_max_threads(), bwi->n_tmp_rows)) if ((size_t)rows * n >= PARALLEL_MIN)
 #endif
     for (int32_t r = 0; r < rows; r++) {
 #ifdef _OPENMP
