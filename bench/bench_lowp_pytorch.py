@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """bench/bench_lowp_pytorch.py -- the model card's PyTorch code on the batches
-bench_lowp wrote (--dump-pairs), in float32 or with bfloat16 autocast, one
+rankt5 bench wrote (--dump-pairs), in float32 or with bfloat16 autocast, one
 mode per process so that each gets its own peak-memory figure.
 
   bench_lowp_pytorch.py --checkpoint CKPT --pairs FILE --mode fp32|bf16-autocast
@@ -58,7 +58,7 @@ def main():
         first = base.padded([batches[0][0]])
         forward(*first)  # the first pair alone: time to first score
         first_s = time.perf_counter() - START
-        forward(*inputs[0])  # warm-up, as bench_lowp does
+        forward(*inputs[0])  # warm-up, as rankt5 bench does
         times, scores = [], []
         for _ in range(args.repeat):
             t0 = time.perf_counter()

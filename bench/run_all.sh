@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/run_all.sh -- the combined speed/memory/accuracy report of issue 5,
-# in one run on one machine: rankt5 in f32, bf16 and int8 (bench_lowp) and
+# in one run on one machine: rankt5 in f32, bf16 and int8 (rankt5 bench) and
 # the model card's PyTorch code in float32 and with bfloat16 autocast
 # (bench_lowp_pytorch.py) on the same checkpoint, the same batches of
 # MS MARCO-like pairs and the same thread count, plus oneDNN's standalone
@@ -33,7 +33,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 mkdir -p "$OUT"
-for b in bench_lowp bench_gemm; do
+for b in rankt5 bench_gemm; do
     [ -x "$BUILD/$b" ] || { echo "run_all.sh: $BUILD/$b missing: bash tools/build.sh release" >&2; exit 1; }
 done
 if [ ! -f "$CKPT" ]; then
@@ -44,7 +44,7 @@ echo "run_all: checkpoint $CKPT, $PAIRS pairs, $THREADS threads, $REPEAT runs; r
 "$BUILD/bench_gemm" --threads "$THREADS" --json > "$OUT/gemm.json"
 for dt in f32 bf16 int8; do
     echo "run_all: rankt5 $dt" >&2
-    "$BUILD/bench_lowp" --model "$CKPT" --dtype "$dt" --pairs "$PAIRS" --threads "$THREADS" --repeat "$REPEAT" \
+    "$BUILD/rankt5" bench --model "$CKPT" --dtype "$dt" --pairs "$PAIRS" --threads "$THREADS" --repeat "$REPEAT" \
         --dump-pairs "$OUT/pairs.txt" --scores "$OUT/scores_$dt.txt" --json > "$OUT/rankt5_$dt.json"
 done
 if [ "$PYTORCH" = 1 ]; then
