@@ -27,6 +27,20 @@ static const char *temp_file(const char *text)
     return path;
 }
 
+/* Like temp_file, for bytes that may hold NULs. */
+static const char *temp_bytes(const char *bytes, size_t len)
+{
+    static char path[64];
+    snprintf(path, sizeof path, "/tmp/rt5_test_ir_XXXXXX");
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return NULL;
+    if (write(fd, bytes, len) != (ssize_t)len)
+        len = 0;
+    close(fd);
+    return path;
+}
+
 /* Reads a run from text; on failure the error goes to err. */
 static bool run_from(const char *text, ir_run *run, char *err)
 {
@@ -254,4 +268,32 @@ TEST(test_ir_files_strmap_holds_many_keys)
     CHECK(!ir_strmap_get(&m, "doc20000", 8, NULL));
     CHECK_EQ_INT(m.count, 20000);
     ir_strmap_free(&m);
+}
+
+TEST(test_ir_files_nul_bytes_in_ids_are_errors_not_crashes)
+{
+    static const char tsv[] = "1\ta\nx\0y\tz\n";
+    char err[IR_ERR_CAP] = "";
+    ir_texts t;
+    const char *path = temp_bytes(tsv, sizeof tsv - 1);
+    CHECK(!ir_texts_read_all(path, &t, err, sizeof err));
+    CHECK(strstr(err, ":2: expected 'id<TAB>text' (a NUL byte in the id)") != NULL);
+    unlink(path);
+
+    static const char run_text[] = "q\0 Q0 d 1 1.0 t\n";
+    ir_run run;
+    path = temp_bytes(run_text, sizeof run_text - 1);
+    CHECK(!ir_run_read(path, &run, err, sizeof err));
+    CHECK(strstr(err, ":1: a NUL byte in the query or document id") != NULL);
+    unlink(path);
+
+    /* NULs inside a passage text are data. */
+    static const char text_nul[] = "d1\ta\0b\n";
+    path = temp_bytes(text_nul, sizeof text_nul - 1);
+    REQUIRE(ir_texts_read_all(path, &t, err, sizeof err));
+    size_t len = 0;
+    CHECK(ir_texts_get(&t, "d1", &len) != NULL);
+    CHECK_EQ_INT(len, 3);
+    ir_texts_free(&t);
+    unlink(path);
 }

@@ -95,9 +95,16 @@ static uint64_t hash_bytes(const char *s, size_t len)
     return h;
 }
 
+/* Keys never hold NUL bytes (the parsers reject them), so a stored key's
+ * length is its strlen; strnlen keeps the comparison inside the key. */
 static bool key_equals(const char *key, const char *s, size_t len)
 {
-    return strncmp(key, s, len) == 0 && key[len] == 0;
+    return strnlen(key, len + 1) == len && memcmp(key, s, len) == 0;
+}
+
+static bool has_nul(const char *s, size_t len)
+{
+    return memchr(s, 0, len) != NULL;
 }
 
 static size_t find_slot(const ir_strmap *m, const char *key, size_t len)
@@ -237,6 +244,10 @@ bool ir_parse_run_line(const char *line, size_t len, ir_run_fields *out, char *w
     if (n != 6) {
         set_err(why, why_cap, "expected 6 fields 'qid Q0 docid rank score tag', found %s%zu",
                 n > 6 ? "more than " : "", n > 6 ? (size_t)6 : n);
+        return false;
+    }
+    if (has_nul(f[0], fl[0]) || has_nul(f[2], fl[2])) {
+        set_err(why, why_cap, "a NUL byte in the query or document id");
         return false;
     }
     if (!parse_long_field(f[3], fl[3], &out->rank)) {
@@ -414,7 +425,7 @@ bool ir_parse_tsv_line(const char *line, size_t len, const char **id, size_t *id
                        const char **text, size_t *text_len)
 {
     const char *tab = memchr(line, '\t', len);
-    if (!tab)
+    if (!tab || has_nul(line, (size_t)(tab - line)))
         return false;
     *id = line;
     *id_len = (size_t)(tab - line);
@@ -477,9 +488,10 @@ static bool read_tsv(const char *path, ir_texts *t, bool keep_all, size_t *n_fou
         const char *id, *text;
         size_t id_len, text_len, index;
         if (!ir_parse_tsv_line(buf, (size_t)len, &id, &id_len, &text, &text_len) || id_len == 0) {
+            const char *tab = memchr(buf, '\t', (size_t)len);
             set_err(err, err_cap, "%s:%zu: expected 'id<TAB>text'%s", path, line,
-                    id_len == 0 && memchr(buf, '\t', (size_t)len) ? " (the id is empty)"
-                                                                  : " (no tab found)");
+                    !tab ? " (no tab found)"
+                    : tab == buf ? " (the id is empty)" : " (a NUL byte in the id)");
             ok = false;
             break;
         }
@@ -603,9 +615,9 @@ bool ir_qrels_read(const char *path, ir_qrels *q, char *err, size_t err_cap)
         size_t fl[4];
         long grade;
         size_t n = split_fields(buf, (size_t)len, f, fl, 4);
-        if (n != 4) {
-            set_err(err, err_cap, "%s:%zu: expected 4 fields 'qid iter docid relevance'", path,
-                    line);
+        if (n != 4 || has_nul(f[0], fl[0]) || has_nul(f[2], fl[2])) {
+            set_err(err, err_cap, "%s:%zu: expected 4 fields 'qid iter docid relevance'%s", path,
+                    line, n == 4 ? " (a NUL byte in an id)" : "");
             ok = false;
         } else if (!parse_long_field(f[3], fl[3], &grade) || grade < -1 || grade > 1000) {
             set_err(err, err_cap, "%s:%zu: relevance '%.*s' is not an integer in [-1, 1000]",
