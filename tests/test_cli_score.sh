@@ -68,6 +68,10 @@ grep -q "pair(s) were cut to --max-length 512" "$T/err" || { cat "$T/err" >&2; f
 "$CLI" score --model "$D/model" --tokenizer "$SPM" --quiet < "$T/ids.jsonl" > "$T/out_ids.jsonl"
 cmp "$T/out.jsonl" "$T/out_ids.jsonl" || fail "text and pre-tokenized ids score differently"
 echo "ok: text and pre-tokenized input give identical output"
+# Streaming in chunks of 5 lines (order across chunk boundaries), from a file, to a file.
+"$CLI" score --model "$D/model" --tokenizer "$SPM" --quiet --chunk 5 --input "$T/text.jsonl" -o "$T/out_chunked.jsonl"
+cmp "$T/out.jsonl" "$T/out_chunked.jsonl" || fail "chunked input scores differently"
+echo "ok: chunks of 5 lines give the same output in the same order"
 
 # ---------------------------------------------------------------- bad lines
 check_bad() { # INPUT EXPECTED-MESSAGE
