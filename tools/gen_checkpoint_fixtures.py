@@ -312,6 +312,11 @@ def hostile():
                "REFUSED", "refused pickle global '__builtin__.exec'")
     add_pickle("pickle_torch_load.bin", b"\x80\x02ctorch\nload\n" + op_tuple([op_str(MARKER)])
                + b"R.", "REFUSED", "refused pickle global 'torch.load'")
+    # The classic attack: a real torch.save of a state dict with a payload.
+    buf = io.BytesIO()
+    torch.save({"w": torch.zeros(4), "evil": Reduce(os_module.system, (touch,))}, buf)
+    add("torch_save_with_payload.bin", buf.getvalue(), "REFUSED",
+        "refused pickle global 'posix.system'")
     # A state dict whose second value smuggles a call in after a real tensor.
     good = tensor_pickle([("w", "FloatStorage", "0", 4, 0, [4], [1])])[:-2]
     add_pickle("pickle_call_inside_dict.bin", good + op_str("x") + b"cos\nsystem\n"
