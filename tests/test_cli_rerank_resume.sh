@@ -5,7 +5,7 @@
 # arguments gives exactly the bytes of an uninterrupted run, for several N
 # and query-group sizes; a resume of a finished run does nothing; a partial
 # file from other arguments is refused; a real kill -9 at a random moment
-# also resumes to the same bytes.
+# also resumes to the same bytes, and so does a run cancelled by SIGINT.
 set -euo pipefail
 CLI=${RT5_CLI:?RT5_CLI must point at the rankt5 binary}
 SRC=${RT5_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -95,6 +95,47 @@ wait "$pid" 2>/dev/null || true
 rerank -o "$out" --resume 2>/dev/null
 cmp "$T/full.trec" "$out" || fail "output differs after a real kill -9"
 echo "ok: real kill -9 then --resume byte-identical"
+
+# Ctrl-C (SIGINT) cancels between batches: exit 130, a note on how to
+# resume, and OUT.partial holds only finished queries. A longer run (400
+# queries, one pair per batch) is interrupted once its first query is out.
+python3 - "$T" <<'EOF'
+import sys
+t = sys.argv[1]
+q = [l for l in open(f"{t}/queries.tsv")]
+r = [l for l in open(f"{t}/run.trec")]
+with open(f"{t}/queries_big.tsv", "w") as qo, open(f"{t}/run_big.trec", "w") as ro:
+    for copy in range(20):
+        qo.writelines(l.replace("\t", f"x{copy}\t", 1) for l in q)
+        ro.writelines(l.replace(" Q0 ", f"x{copy} Q0 ", 1) for l in r)
+EOF
+big() {
+  "$CLI" rerank --model "$D/model" --tokenizer "$SPM" --run "$T/run_big.trec" --queries "$T/queries_big.tsv" \
+    --collection "$D/collection.tsv" --top 5 --quiet "$@"
+}
+big -o "$T/big_full.trec"
+out=$T/sigint.trec
+"$CLI" rerank --model "$D/model" --tokenizer "$SPM" --run "$T/run_big.trec" --queries "$T/queries_big.tsv" \
+  --collection "$D/collection.tsv" --top 5 --quiet -o "$out" --batch-tokens 1 --group-pairs 1 \
+  --threads 1 2> "$T/sigint.err" &
+pid=$!  # the rankt5 process itself, not a subshell
+for _ in $(seq 100); do [ -s "$out.partial" ] && break; sleep 0.05; done
+kill -INT "$pid" 2>/dev/null || true
+set +e
+wait "$pid"
+rc=$?
+set -e
+if [ "$rc" -eq 130 ]; then
+  grep -q "interrupted; .*sigint.trec.partial holds every finished query" "$T/sigint.err" ||
+    { cat "$T/sigint.err" >&2; fail "no resume note after SIGINT"; }
+  [ ! -e "$out" ] || fail "$out exists after an interrupted run"
+  big -o "$out" --resume 2>/dev/null
+  echo "ok: SIGINT cancelled the run (exit 130); --resume completed it"
+else
+  [ "$rc" -eq 0 ] || { cat "$T/sigint.err" >&2; fail "SIGINT run exited $rc"; }
+  echo "ok: the run finished before SIGINT landed"
+fi
+cmp "$T/big_full.trec" "$out" || fail "output differs after SIGINT and --resume"
 
 # Two runs on one output: the second fails fast, the first is unharmed.
 out=$T/twin.trec

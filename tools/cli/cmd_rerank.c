@@ -628,8 +628,15 @@ static int rerank_run(const rerank_args *a)
     cli_scorer s = {0};
     if (rc == CLI_EXIT_OK)
         rc = cli_scorer_open(&s, CMD, &a->scorer);
-    if (rc == CLI_EXIT_OK)
+    if (rc == CLI_EXIT_OK) {
+        cli_scorer_catch_interrupts();
         rc = score_all(&job, &s);
+    }
+    if (rc == CLI_EXIT_INTERRUPTED)
+        fprintf(stderr,
+                "\nrankt5 rerank: interrupted; %s holds every finished query. Run the same "
+                "command with --resume to continue.\n",
+                job.out_fd == STDOUT_FILENO ? "the output" : job.partial_path);
     if (rc == CLI_EXIT_OK)
         rc = finish_output(&job);
     if (s.engine)

@@ -210,7 +210,10 @@ int rt5_cli_score(int argc, char **argv)
         progress.tty = false; /* the total is unknown: summary only */
         s.progress = &progress;
         size_t n_lines = 0;
+        cli_scorer_catch_interrupts();
         rc = score_stream(&s, in, out.fp, a.chunk, &n_lines);
+        if (rc == CLI_EXIT_INTERRUPTED)
+            cli_warn(CMD, "interrupted after %zu input lines", n_lines);
         if (rc == CLI_EXIT_OK && !cli_atomic_commit(&out))
             rc = cli_error(CMD, "%s: cannot write: %s", a.output, strerror(errno));
         if (rc == CLI_EXIT_OK && !a.quiet) {

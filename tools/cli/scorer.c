@@ -4,6 +4,7 @@
  * to rt5_engine_score (see scorer.h).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,12 +118,31 @@ int cli_scorer_parse_opt(cli_scorer_opts *o, const char *cmd, int argc, char **a
 
 /* ------------------------------------------------------------ loading */
 
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+    interrupted = sig;
+}
+
+void cli_scorer_catch_interrupts(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sa.sa_flags = (int)SA_RESETHAND; /* a second signal acts as usual */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Between batches: draw progress, and cancel once interrupted. */
 static int engine_progress(void *user, size_t done, size_t total)
 {
     cli_scorer *s = user;
     if (s->progress)
         cli_progress_update(s->progress, s->progress_base + done);
-    return 0;
+    return interrupted != 0;
 }
 
 static int load_tokenizer(cli_scorer *s, const char *cmd, const cli_scorer_opts *o)
@@ -306,7 +326,10 @@ int cli_scorer_run(cli_scorer *s, const char *cmd)
 {
     for (size_t i = 0; i < s->n; i++)
         s->seqs[i] = (rt5_seq){s->ids + s->offset[i], s->len[i]};
-    rt5_status st = rt5_engine_score(s->engine, s->seqs, s->n, s->scores);
+    rt5_status st = interrupted ? RT5_ERR_CANCELLED
+                                : rt5_engine_score(s->engine, s->seqs, s->n, s->scores);
+    if (st == RT5_ERR_CANCELLED && interrupted)
+        return CLI_EXIT_INTERRUPTED;
     if (st != RT5_OK)
         return cli_error(cmd, "scoring failed: %s", rt5_engine_last_error(s->engine));
     s->progress_base += s->n;

@@ -71,7 +71,15 @@ bool cli_scorer_add_pair(cli_scorer *s, const char *query, size_t query_len, con
 /* Appends already encoded ids (checked: ids in the vocabulary, ends with
  * </s> = 1, at most max_length). */
 bool cli_scorer_add_ids(cli_scorer *s, const int32_t *ids, size_t n, char *why, size_t why_cap);
-/* Scores the chunk into s->scores[0..n). Prints the error on failure. */
+/* Scores the chunk into s->scores[0..n). Prints the error on failure;
+ * returns CLI_EXIT_INTERRUPTED (message left to the caller) when a SIGINT
+ * or SIGTERM caught by cli_scorer_catch_interrupts cancelled it. */
 int cli_scorer_run(cli_scorer *s, const char *cmd);
+
+#define CLI_EXIT_INTERRUPTED 130
+
+/* The first SIGINT/SIGTERM cancels the engine between batches (the second
+ * one kills the process as usual). */
+void cli_scorer_catch_interrupts(void);
 
 #endif /* RT5_CLI_SCORER_H */
