@@ -459,10 +459,31 @@ def hostile():
     add("expanded_view.bin", buf.getvalue(), "SHAPE", "elements overlap in the file")
     # A checkpoint that is well-formed but not a T5 reranker: shape errors.
     add("not_t5.safetensors", safetensors_bytes({"w": w}, bytes(16)), "SHAPE", "no embedding table")
+    prove_payloads_run(["pickle_os_system.bin", "pickle_builtins_eval.bin",
+                        "pickle_subprocess.bin", "pickle_builtins_exec_py2_names.bin",
+                        "torch_save_with_payload.bin"])
     with open(os.path.join(HOSTILE, "EXPECTED.tsv"), "w") as f:
         f.write("# file\tstatus\tfragment of the error message (tools/gen_checkpoint_fixtures.py)\n")
         for name, status, frag in cases:
             f.write(f"{name}\t{status}\t{frag}\n")
+
+
+def prove_payloads_run(names):
+    """Shows the payload files are really hostile: torch.load with
+    weights_only=False (what older code does), in a child process, creates
+    the marker file. It is removed again: the C tests check that rankt5
+    never creates it."""
+    import subprocess
+    for name in names:
+        if os.path.exists(MARKER):
+            os.remove(MARKER)
+        subprocess.run([sys.executable, "-c", "import sys, time, torch; "
+                        "torch.load(sys.argv[1], weights_only=False); time.sleep(0.2)",
+                        os.path.join(HOSTILE, name)], capture_output=True)
+        ran = os.path.exists(MARKER)
+        if ran:
+            os.remove(MARKER)
+        assert ran, f"{name}: Python's unpickler did not run the payload"
 
 
 def pickle_dumps(obj, fix_imports=False):
