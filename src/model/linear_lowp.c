@@ -26,6 +26,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -207,7 +208,11 @@ rt5_status rt5__lowp_pack(rt5__linear *lin, dnnl_engine_t engine, dnnl_stream_t 
     size_t n = (size_t)plan->n, k = (size_t)plan->k;
     lin->w_scale = malloc(sizeof(float) * n);
     lin->w_colsum = malloc(sizeof(int32_t) * n);
-    int8_t *q = malloc(n * k);
+    /* mmap, not malloc: after glibc frees one such block it raises its mmap
+     * threshold, later ones come from the heap and stay resident */
+    int8_t *q = mmap(NULL, n * k, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (q == MAP_FAILED)
+        q = NULL;
     rt5_status st = RT5_OK;
     if (!lin->w_scale || !lin->w_colsum || !q)
         st = rt5__fail(err, RT5_ERR_OUT_OF_MEMORY, "quantizing weights (%zu x %zu)", n, k);
@@ -215,7 +220,8 @@ rt5_status rt5__lowp_pack(rt5__linear *lin, dnnl_engine_t engine, dnnl_stream_t 
         quantize_weights(lin, w, q);
         st = reorder_weights(lin, q, dnnl_s8, engine, stream, err);
     }
-    free(q);
+    if (q)
+        munmap(q, n * k);
     return st;
 }
 
