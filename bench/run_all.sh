@@ -62,10 +62,8 @@ gemm = load("gemm.json")
 ours = {dt: load(f"rankt5_{dt}.json") for dt in ("f32", "bf16", "int8")}
 pt = {m: load(f"pytorch_{m}.json") for m in ("fp32", "bf16-autocast")}
 scores = lambda name: [float(x) for x in open(os.path.join(out, name))] if os.path.exists(os.path.join(out, name)) else None
-# bytes of the weights in each dtype: encoder GEMM weights in the dtype, the rest (embedding, norms, head) f32
-n_gemm = 24 * (4 * 1024 * 4096 + 2 * 1024 * 16384)
-n_rest = 32128 * 1024 + 1024 * 1024 + 3 * 1024 + 1 + 24 * 2 * 1024 + 1024 + 32 * 32
-wbytes = {"f32": 4 * (n_gemm + n_rest), "bf16": 2 * n_gemm + 4 * n_rest, "int8": n_gemm + 4 * n_rest}
+# bytes of the weights in each dtype (rankt5 bench computes them: GEMM weights in the dtype, the rest f32)
+wbytes = {dt: r["weights_mib"] * 1048576 for dt, r in ours.items()}
 base = pt["fp32"]["pairs_per_s"] if pt["fp32"] else None
 auto = pt["bf16-autocast"]["pairs_per_s"] if pt["bf16-autocast"] else None
 print(f"{'':22s}{'pairs/s':>9s}{'tokens/s':>10s}{'x PT fp32':>10s}{'x PT bf16':>10s}{'GEMM %':>8s}"

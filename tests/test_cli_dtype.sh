@@ -52,3 +52,23 @@ PY
 done
 "$CLI" score --help | grep -q -- "--dtype"
 "$CLI" rerank --help | grep -q -- "--dtype"
+
+# rankt5 bench: every dtype runs and reports a time split that adds up
+for dt in f32 bf16 int8; do
+  "$CLI" bench --model "$SRC/tests/fixtures/lowp/outlier.safetensors" \
+      --config "$SRC/tests/fixtures/lowp/outlier.config.json" --dtype "$dt" --pairs 4 --repeat 1 --json > "$T/bench.json"
+  python3 - "$T/bench.json" "$dt" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["dtype"] == sys.argv[2] and r["pairs"] == 4 and r["pairs_per_s"] > 0, r
+split = sum(r["split"].values())
+assert abs(split - 1) < 1e-3 and min(r["split"].values()) >= 0, r["split"]
+assert (r["split"]["convert"] > 0) == (sys.argv[2] != "f32"), r["split"]
+assert r["peak_rss_mib"] > 0 and r["first_score_s"] > 0 and r["n_layers"] == 3, r
+print(f"ok: bench --dtype {sys.argv[2]}: {r['pairs_per_s']} pairs/s, split {r['split']}")
+PY
+done
+set +e
+"$CLI" bench --model "$SRC/tests/fixtures/lowp/outlier.safetensors" --dtype f16 2> /dev/null; rc=$?
+set -e
+[ $rc -eq 2 ] || { echo "bench --dtype f16: rc $rc, want 2"; exit 1; }

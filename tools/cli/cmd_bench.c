@@ -248,14 +248,21 @@ static void print_text(const options *o, const rt5_model_info *in, const result 
            100 * r->norm / r->total, 100 * r->other / r->total, 100 * r->glue / r->total);
 }
 
-static void print_json(const options *o, const result *r, size_t tokens)
+static void print_json(const options *o, const rt5_model_info *in, const result *r, size_t tokens)
 {
-    printf("{\"dtype\": \"%s\", \"threads\": %d, \"pairs\": %d, \"tokens\": %zu, \"median_s\": %.4f, "
+    /* the products' weights in the compute dtype, everything else f32 */
+    double inner = (double)in->n_heads * in->d_kv;
+    double gemm_params = in->n_layers * (4 * in->d_model * inner + (in->gated_gelu ? 3 : 2) * (double)in->d_model * in->d_ff);
+    double elem = o->dtype[0] == 'i' ? 1 : o->dtype[0] == 'b' ? 2 : 4;
+    double weight_mib = (gemm_params * elem + ((double)in->n_params - gemm_params) * 4) / 1048576.0;
+    printf("{\"dtype\": \"%s\", \"n_layers\": %d, \"n_params\": %.0f, \"weights_mib\": %.1f, "
+           "\"peak_over_weights\": %.3f, \"threads\": %d, \"pairs\": %d, \"tokens\": %zu, \"median_s\": %.4f, "
            "\"pairs_per_s\": %.3f, \"tokens_per_s\": %.1f, \"gemm_gflops\": %.1f, \"load_s\": %.3f, "
            "\"first_score_s\": %.3f, \"peak_rss_mib\": %.1f, \"rss_loaded_mib\": %.1f, \"packed_mib\": %.1f, "
            "\"split\": {\"gemm\": %.4f, \"convert\": %.4f, \"attention\": %.4f, \"norm\": %.4f, \"other\": %.4f, "
            "\"glue\": %.4f}}\n",
-           o->dtype, o->threads, o->pairs, tokens, r->median, r->pairs_s, r->tokens_s, r->gflops, r->load_s,
+           o->dtype, in->n_layers, (double)in->n_params, weight_mib, r->peak_kib / 1024.0 / weight_mib, o->threads,
+           o->pairs, tokens, r->median, r->pairs_s, r->tokens_s, r->gflops, r->load_s,
            r->first_score_s, r->peak_kib / 1024.0, r->rss_loaded_kib / 1024.0, r->packed / 1048576.0,
            r->gemm / r->total, r->convert / r->total, r->attention / r->total, r->norm / r->total,
            r->other / r->total, r->glue / r->total);
@@ -338,7 +345,7 @@ int rt5_cli_bench(int argc, char **argv)
     r.gflops = flops * o.repeat / r.gemm / 1e9;
     r.peak_kib = status_kib("VmHWM");
     if (o.json)
-        print_json(&o, &r, tokens);
+        print_json(&o, &info, &r, tokens);
     else
         print_text(&o, &info, &r, tokens, nb, s);
     if (o.scores_path) {
