@@ -17,9 +17,9 @@
 #include "engine/scheduler.h"
 
 /* Workers when the caller leaves n_workers at 0 (capped by n_threads). On
- * the 2-core target, two single-thread sessions scored 12-16% more pairs/s
- * than one two-thread session (medians of 5 interleaved runs, t5-3b layer
- * shapes; bench/bench_engine_split.sh, docs/engine.md): they never wait on
+ * the 2-core target, two single-thread sessions scored 12-20% more pairs/s
+ * than one two-thread session (medians of 5 interleaved runs in each of 3
+ * series, t5-3b layer shapes; bench/bench_engine_split.sh, docs/engine.md): they never wait on
  * each other at the per-GEMM barriers, and the scheduler's per-worker share
  * keeps both busy to the end of small runs. The price is a second scratch
  * arena (about 360 MB at 4096 tokens for t5-3b shapes). Larger machines were
