@@ -55,7 +55,7 @@ static long rss_kib(void)
 static int parse(int argc, char **argv, options *o)
 {
     *o = (options){.pairs = 64, .threads = 2, .batch_tokens = 2048, .repeat = 3, .seed = 1};
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* --option value pairs */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
             fprintf(stderr, "bench_forward: %s needs a value\n", a);
@@ -74,7 +74,6 @@ static int parse(int argc, char **argv, options *o)
             fprintf(stderr, "bench_forward: unknown option %s\n", a);
             return 0;
         }
-        i++;
     }
     if (!o->model || o->pairs <= 0 || o->repeat <= 0 || o->batch_tokens < 512) {
         fprintf(stderr, "usage: bench_forward --model CKPT [--config JSON] [--pairs N] [--threads N] "
