@@ -7,6 +7,17 @@
 #include <math.h>
 #include <string.h>
 
+/* Float min/max reductions vectorize only when the compiler may reorder
+ * them (it would otherwise keep NaN and signed-zero order): say so. */
+#ifdef _OPENMP
+#define RT5_PRAGMA(x) _Pragma(#x)
+#define SIMD_MIN_MAX(lo, hi) RT5_PRAGMA(omp simd reduction(min : lo) reduction(max : hi))
+#define SIMD_MAX(hi) RT5_PRAGMA(omp simd reduction(max : hi))
+#else
+#define SIMD_MIN_MAX(lo, hi)
+#define SIMD_MAX(hi)
+#endif
+
 void rt5__f32_to_bf16(uint16_t *dst, const float *src, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -31,12 +42,14 @@ void rt5__quantize_row_u8(uint8_t *q, const float *x, const float *inv_smooth, i
 {
     float lo = 0.0f, hi = 0.0f;
     if (inv_smooth) {
+        SIMD_MIN_MAX(lo, hi)
         for (int j = 0; j < k; j++) {
             float v = x[j] * inv_smooth[j];
             lo = v < lo ? v : lo;
             hi = v > hi ? v : hi;
         }
     } else {
+        SIMD_MIN_MAX(lo, hi)
         for (int j = 0; j < k; j++) {
             lo = x[j] < lo ? x[j] : lo;
             hi = x[j] > hi ? x[j] : hi;
@@ -88,6 +101,7 @@ void rt5__dequant_row(float *y, const int32_t *acc, int n, float sx, int32_t zp,
 float rt5__quantize_weight_row_s8(int8_t *q, const float *w, const float *col_mul, int k, int32_t *sum)
 {
     float amax = 0.0f;
+    SIMD_MAX(amax)
     for (int j = 0; j < k; j++) {
         float v = fabsf(col_mul ? w[j] * col_mul[j] : w[j]);
         amax = v > amax ? v : amax;
