@@ -152,8 +152,10 @@ static float *smoothing(const float *a, const float *const *parts, const int32_t
     }
     for (int p = 0; p < n_parts; p++)
         for (int32_t r = 0; r < rows[p]; r++)
-            for (int32_t j = 0; j < k; j++)
-                wmax[j] = fmaxf(wmax[j], fabsf(parts[p][(size_t)r * k + j]));
+            for (int32_t j = 0; j < k; j++) { /* not fmaxf: a libm call per weight */
+                float v = fabsf(parts[p][(size_t)r * k + j]);
+                wmax[j] = v > wmax[j] ? v : wmax[j];
+            }
     double log_sum = 0;
     for (int32_t j = 0; j < k; j++) {
         double s = a[j] > 0 && wmax[j] > 0 ? pow(a[j], alpha) / pow(wmax[j], 1 - alpha) : 1.0;
