@@ -23,6 +23,10 @@ Writes into tests/fixtures/lowp/ (or --out):
                         and float32 under torch.autocast(bfloat16).
 
 Usage: python3 tools/gen_lowp_fixtures.py [--out DIR]
+       python3 tools/gen_lowp_fixtures.py --big SRC.bin OUT.bin [--pairs OUT.jsonl]
+  The second form injects the same outliers into a full-size checkpoint
+  (e.g. bench/pytorch_baseline.py's random t5-3b-shaped one) with torch.save,
+  for `rankt5 compare` at full size, and writes QUERIES x DOCS random-id pairs.
 """
 import argparse
 import json
@@ -111,11 +115,49 @@ def score_all(model, items, dtype, autocast=False):
     return res
 
 
+def inject_big(src, out, pairs_path):
+    """The outliers of build(), scaled to any T5 checkpoint: hidden channels 5 and 41, and 4 of every
+    wi's rows spread over d_ff."""
+    sd = torch.load(src, map_location="cpu", mmap=True, weights_only=True)
+    sd = dict(sd)
+    d_ff = sd["model.encoder.block.0.layer.1.DenseReluDense.wi.weight"].shape[0]
+    ffn = [3, d_ff // 4 + 77, d_ff // 2 + 150, 3 * d_ff // 4 + 201]
+    with torch.no_grad():
+        for k in list(sd):
+            if k.startswith("model.encoder.") and k.endswith("layer_norm.weight"):
+                sd[k] = sd[k].clone()
+                sd[k][HIDDEN_OUTLIERS] *= 3.0
+            elif k.endswith("DenseReluDense.wi.weight"):
+                sd[k] = sd[k].clone()
+                sd[k][ffn, :] *= 25.0
+        shared = sd["model.shared.weight"].clone()
+        shared[:, HIDDEN_OUTLIERS] *= 20.0
+        sd["model.shared.weight"] = shared
+        sd["model.encoder.embed_tokens.weight"] = shared
+    torch.save(sd, out + ".tmp")
+    os.replace(out + ".tmp", out)
+    vocab = shared.shape[0]
+    g = torch.Generator().manual_seed(SEED + 2)
+    if pairs_path:
+        with open(pairs_path, "w") as f:
+            for q in range(4):
+                query = torch.randint(3, vocab - 100, (int(torch.randint(6, 13, (1,), generator=g)),), generator=g)
+                for d in range(12):
+                    doc = torch.randint(3, vocab - 100, (int(torch.randint(40, 201, (1,), generator=g)),), generator=g)
+                    f.write(json.dumps({"qid": f"q{q}", "ids": query.tolist() + [1] + doc.tolist() + [1]}) + "\n")
+    print(f"wrote {out} (outliers: hidden {HIDDEN_OUTLIERS}, ffn rows {ffn})", file=sys.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     here = os.path.dirname(os.path.abspath(__file__))
     ap.add_argument("--out", default=os.path.join(here, "..", "tests", "fixtures", "lowp"))
+    ap.add_argument("--big", nargs=2, metavar=("SRC", "OUT"))
+    ap.add_argument("--pairs")
     args = ap.parse_args()
+    if args.big:
+        inject_big(args.big[0], args.big[1], args.pairs)
+        return
     os.makedirs(args.out, exist_ok=True)
     torch.set_num_threads(1)
     model = build()
