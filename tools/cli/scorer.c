@@ -279,7 +279,9 @@ bool cli_scorer_add_pair(cli_scorer *s, const char *query, size_t query_len, con
         rt5_tokenizer_encode_pair(s->tok, &s->pair, query, query_len, doc, doc_len,
                                   s->ids + s->n_ids, s->cap_ids - s->n_ids, &n_ids, &cut);
     if (st != RT5_OK) {
-        snprintf(why, why_cap, "cannot encode the pair: %s", rt5_tokenizer_last_error(s->tok));
+        /* Encoding keeps no per-call message (the tokenizer is shared and
+         * read-only), so the status is the whole story. */
+        snprintf(why, why_cap, "cannot encode the pair: %s", rt5_status_str(st));
         return false;
     }
     s->offset[s->n] = s->n_ids;
