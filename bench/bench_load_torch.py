@@ -37,30 +37,20 @@ def mem():
 def main():
     path, mode = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else "default")
     import torch
-    from transformers import T5Config, T5EncoderModel
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+    from rankt5_reference import T5_3B, RankT5, t5_config
     t_imported = since_process_start()
     base = mem()
 
-    class Reranker(torch.nn.Module):
-        def __init__(self, config):
-            super().__init__()
-            self.model = T5EncoderModel(config)
-            d = config.d_model
-            self.first_transform = torch.nn.Linear(d, d)
-            self.layer_norm = torch.nn.LayerNorm(d, eps=1e-12)
-            self.linear = torch.nn.Linear(d, 1)
-
-    config = T5Config(d_model=1024, d_ff=16384, num_heads=32, d_kv=128, num_layers=24,
-                      vocab_size=32128, relative_attention_num_buckets=32,
-                      feed_forward_proj="relu")
+    config = t5_config(**T5_3B)
     t0 = time.perf_counter()
     if mode == "mmap":
         with torch.device("meta"):
-            model = Reranker(config)
+            model = RankT5(config)
         sd = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
         model.load_state_dict(sd, assign=True)
     else:
-        model = Reranker(config)
+        model = RankT5(config)
         sd = torch.load(path, map_location="cpu", weights_only=True)
         model.load_state_dict(sd)
     del sd

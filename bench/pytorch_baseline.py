@@ -32,30 +32,13 @@ import time
 
 import torch
 import transformers
-from transformers import T5Config, T5EncoderModel
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from rankt5_reference import T5_3B, RankT5, t5_config  # noqa: E402 (after the path)
 
 
 def t5_3b_config(layers):
-    return T5Config(vocab_size=32128, d_model=1024, d_kv=128, d_ff=16384, num_layers=layers, num_heads=32,
-                    relative_attention_num_buckets=32, relative_attention_max_distance=128,
-                    feed_forward_proj="relu", layer_norm_epsilon=1e-6, dropout_rate=0.0,
-                    is_encoder_decoder=False, use_cache=False)
-
-
-class RankT5(torch.nn.Module):
-    """The model card's reranker: T5 encoder, then Linear -> LayerNorm(1e-12) -> Linear."""
-
-    def __init__(self, config):
-        super().__init__()
-        self.model = T5EncoderModel(config)
-        d = config.d_model
-        self.first_transform = torch.nn.Linear(d, d)
-        self.layer_norm = torch.nn.LayerNorm(d, eps=1e-12)
-        self.linear = torch.nn.Linear(d, 1)
-
-    def forward(self, input_ids, attention_mask):
-        h = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return self.linear(self.layer_norm(self.first_transform(h[:, 0, :]))).squeeze(-1)
+    return t5_config(**dict(T5_3B, num_layers=layers))
 
 
 def make_checkpoint(args):

@@ -31,7 +31,8 @@ import safetensors
 import safetensors.torch
 import torch
 import transformers
-from transformers import T5Config, T5EncoderModel
+
+from rankt5_reference import RankT5, t5_config
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 OUT = os.path.join(ROOT, "tests", "fixtures", "checkpoints")
@@ -42,22 +43,9 @@ DIMS = dict(vocab_size=40, d_model=16, d_kv=4, d_ff=32, num_layers=2, num_heads=
             relative_attention_num_buckets=8)
 
 
-class Reranker(torch.nn.Module):
-    """The model card's module layout: model (T5 encoder) + score head."""
-
-    def __init__(self, config):
-        super().__init__()
-        self.model = T5EncoderModel(config)
-        d = config.d_model
-        self.first_transform = torch.nn.Linear(d, d)
-        self.layer_norm = torch.nn.LayerNorm(d, eps=1e-12)
-        self.linear = torch.nn.Linear(d, 1)
-
-
 def make_state_dict(ffn, seed):
     torch.manual_seed(seed)
-    config = T5Config(feed_forward_proj=ffn, **DIMS)
-    model = Reranker(config)
+    model = RankT5(t5_config(feed_forward_proj=ffn, **DIMS))
     with torch.no_grad():  # non-trivial norms and biases, so a swap shows
         for name, p in model.named_parameters():
             if "layer_norm" in name or name.endswith("bias"):

@@ -34,7 +34,8 @@ import safetensors.torch
 import tokenizers
 import torch
 import transformers
-from transformers import T5Config, T5EncoderModel
+
+from rankt5_reference import RankT5, t5_config
 
 SPEC = dict(vocab_size=32128, d_model=16, d_kv=8, num_heads=2, d_ff=32, num_layers=2,
             relative_attention_num_buckets=32, relative_attention_max_distance=128,
@@ -42,25 +43,9 @@ SPEC = dict(vocab_size=32128, d_model=16, d_kv=8, num_heads=2, d_ff=32, num_laye
 SEED = 20240
 
 
-class RankT5(torch.nn.Module):
-    """The model card's reranker: T5 encoder, then Linear -> LayerNorm -> Linear."""
-
-    def __init__(self, config):
-        super().__init__()
-        self.model = T5EncoderModel(config)
-        d = config.d_model
-        self.first_transform = torch.nn.Linear(d, d)
-        self.layer_norm = torch.nn.LayerNorm(d, eps=1e-12)
-        self.linear = torch.nn.Linear(d, 1)
-
-    def forward(self, input_ids):
-        h = self.model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids)).last_hidden_state
-        return self.linear(self.layer_norm(self.first_transform(h[:, 0, :]))).squeeze(-1)
-
-
 def build():
     torch.manual_seed(SEED)
-    config = T5Config(**SPEC, dropout_rate=0.0, is_encoder_decoder=False, use_cache=False)
+    config = t5_config(**SPEC)
     model = RankT5(config)
     with torch.no_grad():
         for name, p in model.named_parameters():

@@ -36,8 +36,9 @@ import safetensors.torch
 import tokenizers
 import torch
 import transformers
-from transformers import T5Config, T5EncoderModel
 from transformers.models.t5.modeling_t5 import T5Attention
+
+from rankt5_reference import RankT5, t5_config as reference_config
 
 BUCKET_SETTINGS = [(32, 128), (16, 20), (8, 12), (64, 256), (32, 64), (128, 1000), (4, 8)]
 BUCKET_RANGE = 3000
@@ -167,29 +168,12 @@ def bucket_tables():
 
 
 # ---------------------------------------------------------------- models
-class RankT5(torch.nn.Module):
-    """The model card's reranker: T5 encoder, then Linear -> LayerNorm -> Linear."""
-
-    def __init__(self, config):
-        super().__init__()
-        self.model = T5EncoderModel(config)
-        d = config.d_model
-        self.first_transform = torch.nn.Linear(d, d)
-        self.layer_norm = torch.nn.LayerNorm(d, eps=1e-12)
-        self.linear = torch.nn.Linear(d, 1)
-
-    def forward(self, input_ids, attention_mask):
-        h = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return self.linear(self.layer_norm(self.first_transform(h[:, 0, :]))).squeeze(-1)
-
-
 def t5_config(spec):
-    return T5Config(vocab_size=spec["vocab"], d_model=spec["d_model"], d_kv=spec["d_kv"], d_ff=spec["d_ff"],
-                    num_layers=spec["num_layers"], num_heads=spec["num_heads"],
-                    relative_attention_num_buckets=spec["num_buckets"],
-                    relative_attention_max_distance=spec["max_distance"],
-                    feed_forward_proj=spec["ff"], layer_norm_epsilon=spec["eps"], dropout_rate=0.0,
-                    is_encoder_decoder=False, use_cache=False)
+    return reference_config(vocab_size=spec["vocab"], d_model=spec["d_model"], d_kv=spec["d_kv"],
+                            d_ff=spec["d_ff"], num_layers=spec["num_layers"], num_heads=spec["num_heads"],
+                            relative_attention_num_buckets=spec["num_buckets"],
+                            relative_attention_max_distance=spec["max_distance"],
+                            feed_forward_proj=spec["ff"], layer_norm_epsilon=spec["eps"])
 
 
 def build_model(spec):
