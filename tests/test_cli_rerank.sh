@@ -11,14 +11,7 @@
 #  - a missing passage is an error naming it (nothing written), or skipped and
 #    counted with --skip-missing; bad run/TSV lines are errors naming file:line.
 set -euo pipefail
-CLI=${RT5_CLI:?RT5_CLI must point at the rankt5 binary}
-SRC=${RT5_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-SHARED=${RT5_SHARED_DIR:-$SRC/../shared}
-SPM=${RANKT5_T5_SPIECE:-$SHARED/tokenizer/t5-spiece.model}
-D=$SRC/tests/fixtures/demo
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
 
 rerank() {
   "$CLI" rerank --model "$D/model" --tokenizer "$SPM" --queries "$D/queries.tsv" "$@"

@@ -7,14 +7,7 @@
 # file from other arguments is refused; a real kill -9 at a random moment
 # also resumes to the same bytes, and so does a run cancelled by SIGINT.
 set -euo pipefail
-CLI=${RT5_CLI:?RT5_CLI must point at the rankt5 binary}
-SRC=${RT5_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-SHARED=${RT5_SHARED_DIR:-$SRC/../shared}
-SPM=${RANKT5_T5_SPIECE:-$SHARED/tokenizer/t5-spiece.model}
-D=$SRC/tests/fixtures/demo
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
 
 # A longer run than the demo's: the demo queries repeated under new ids.
 python3 - "$D" "$T" <<'EOF'

@@ -9,15 +9,8 @@
 #    document, a query longer than the 512-token limit and a long document;
 #  - malformed lines are errors naming the line, with nothing written to -o.
 set -euo pipefail
-CLI=${RT5_CLI:?RT5_CLI must point at the rankt5 binary}
-SRC=${RT5_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-SHARED=${RT5_SHARED_DIR:-$SRC/../shared}
-SPM=${RANKT5_T5_SPIECE:-$SHARED/tokenizer/t5-spiece.model}
+. "$(dirname "$0")/lib.sh"
 G=$SRC/tests/fixtures/golden
-D=$SRC/tests/fixtures/demo
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # compare EXPECTED.json-lines GOT.jsonl LABEL: scores within 1e-4 relative
 compare() {
