@@ -85,6 +85,47 @@ static bool is_blank(const char *s, size_t len)
     return true;
 }
 
+/* What a line handler gets besides the line: the file's name and the error
+ * buffer for messages, and the reader's own state. */
+typedef struct line_reader {
+    const char *path;
+    char *err;
+    size_t err_cap;
+    void *state;
+} line_reader;
+
+/* Returns false after writing r->err to stop the reading. */
+typedef bool (*line_handler)(const line_reader *r, const char *text, size_t len, size_t line);
+
+/* Calls on_line for each line of r->path (numbered from 1) but the empty
+ * ones, and with skip_blank the ones of spaces and tabs only. Opening and
+ * read errors are reported here. */
+static bool read_lines(const line_reader *r, bool skip_blank, line_handler on_line)
+{
+    FILE *fp = fopen(r->path, "rb");
+    if (!fp) {
+        set_err(r->err, r->err_cap, "%s: cannot open: %s", r->path, strerror(errno));
+        return false;
+    }
+    char *buf = NULL;
+    size_t cap = 0, line = 0;
+    long len;
+    bool ok = true;
+    while (ok && (len = ir_read_line(fp, &buf, &cap, NULL)) >= 0) {
+        line++;
+        if (len == 0 || (skip_blank && is_blank(buf, (size_t)len)))
+            continue;
+        ok = on_line(r, buf, (size_t)len, line);
+    }
+    if (ok && ferror(fp)) {
+        set_err(r->err, r->err_cap, "%s: read error: %s", r->path, strerror(errno));
+        ok = false;
+    }
+    free(buf);
+    fclose(fp);
+    return ok;
+}
+
 /* ------------------------------------------------------------ string map */
 
 static uint64_t hash_bytes(const char *s, size_t len)
@@ -348,37 +389,22 @@ static bool check_repeats(const ir_run *run, const char *path, char *err, size_t
     return ok;
 }
 
+static bool run_line(const line_reader *r, const char *text, size_t len, size_t line)
+{
+    ir_run_fields f;
+    char why[256];
+    if (!ir_parse_run_line(text, len, &f, why, sizeof why)) {
+        set_err(r->err, r->err_cap, "%s:%zu: %s", r->path, line, why);
+        return false;
+    }
+    return add_run_doc(r->state, &f, line, r->path, r->err, r->err_cap);
+}
+
 bool ir_run_read(const char *path, ir_run *run, char *err, size_t err_cap)
 {
     memset(run, 0, sizeof *run);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        set_err(err, err_cap, "%s: cannot open: %s", path, strerror(errno));
-        return false;
-    }
-    char *buf = NULL;
-    size_t cap = 0, line = 0;
-    long len;
-    bool ok = true;
-    while (ok && (len = ir_read_line(fp, &buf, &cap, NULL)) >= 0) {
-        line++;
-        if (is_blank(buf, (size_t)len))
-            continue;
-        ir_run_fields f;
-        char why[256];
-        if (!ir_parse_run_line(buf, (size_t)len, &f, why, sizeof why)) {
-            set_err(err, err_cap, "%s:%zu: %s", path, line, why);
-            ok = false;
-        } else {
-            ok = add_run_doc(run, &f, line, path, err, err_cap);
-        }
-    }
-    if (ok && ferror(fp)) {
-        set_err(err, err_cap, "%s: read error: %s", path, strerror(errno));
-        ok = false;
-    }
-    free(buf);
-    fclose(fp);
+    line_reader r = {path, err, err_cap, run};
+    bool ok = read_lines(&r, true, run_line);
     if (ok)
         ok = check_repeats(run, path, err, err_cap);
     if (!ok)
@@ -469,60 +495,56 @@ bool ir_texts_want(ir_texts *t, const char *id, size_t len)
 
 /* Reads path line by line; keep_all: every row (repeats are errors);
  * otherwise only rows whose id is already wanted (first row wins). */
+typedef struct tsv_state {
+    ir_texts *t;
+    bool keep_all; /* every line (ids must be unique), or only the wanted ids */
+    size_t found;
+} tsv_state;
+
+static bool tsv_line(const line_reader *r, const char *line_text, size_t len, size_t line)
+{
+    tsv_state *st = r->state;
+    ir_texts *t = st->t;
+    const char *id, *text;
+    size_t id_len, text_len, index;
+    if (!ir_parse_tsv_line(line_text, len, &id, &id_len, &text, &text_len) || id_len == 0) {
+        const char *tab = memchr(line_text, '\t', len);
+        set_err(r->err, r->err_cap, "%s:%zu: expected 'id<TAB>text'%s", r->path, line,
+                !tab ? " (no tab found)"
+                : tab == line_text ? " (the id is empty)" : " (a NUL byte in the id)");
+        return false;
+    }
+    bool ok = true;
+    if (st->keep_all) {
+        bool fresh;
+        if (!texts_add(t, id, id_len, &index, &fresh) ||
+            (fresh && !set_text(t, index, text, text_len))) {
+            set_err(r->err, r->err_cap, "%s: out of memory", r->path);
+            ok = false;
+        } else if (!fresh) {
+            set_err(r->err, r->err_cap, "%s:%zu: id '%.*s' appears twice", r->path, line,
+                    (int)IR_CLAMP_LEN(id_len), id);
+            ok = false;
+        }
+        st->found++;
+    } else if (ir_strmap_get(&t->ids, id, id_len, &index) && !t->texts[index]) {
+        if (!set_text(t, index, text, text_len)) {
+            set_err(r->err, r->err_cap, "%s: out of memory", r->path);
+            ok = false;
+        }
+        st->found++;
+    }
+    return ok;
+}
+
 static bool read_tsv(const char *path, ir_texts *t, bool keep_all, size_t *n_found, char *err,
                      size_t err_cap)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        set_err(err, err_cap, "%s: cannot open: %s", path, strerror(errno));
-        return false;
-    }
-    char *buf = NULL;
-    size_t cap = 0, line = 0, found = 0;
-    long len;
-    bool ok = true;
-    while (ok && (len = ir_read_line(fp, &buf, &cap, NULL)) >= 0) {
-        line++;
-        if (len == 0)
-            continue;
-        const char *id, *text;
-        size_t id_len, text_len, index;
-        if (!ir_parse_tsv_line(buf, (size_t)len, &id, &id_len, &text, &text_len) || id_len == 0) {
-            const char *tab = memchr(buf, '\t', (size_t)len);
-            set_err(err, err_cap, "%s:%zu: expected 'id<TAB>text'%s", path, line,
-                    !tab ? " (no tab found)"
-                    : tab == buf ? " (the id is empty)" : " (a NUL byte in the id)");
-            ok = false;
-            break;
-        }
-        if (keep_all) {
-            bool fresh;
-            if (!texts_add(t, id, id_len, &index, &fresh) ||
-                (fresh && !set_text(t, index, text, text_len))) {
-                set_err(err, err_cap, "%s: out of memory", path);
-                ok = false;
-            } else if (!fresh) {
-                set_err(err, err_cap, "%s:%zu: id '%.*s' appears twice", path, line,
-                        (int)IR_CLAMP_LEN(id_len), id);
-                ok = false;
-            }
-            found++;
-        } else if (ir_strmap_get(&t->ids, id, id_len, &index) && !t->texts[index]) {
-            if (!set_text(t, index, text, text_len)) {
-                set_err(err, err_cap, "%s: out of memory", path);
-                ok = false;
-            }
-            found++;
-        }
-    }
-    if (ok && ferror(fp)) {
-        set_err(err, err_cap, "%s: read error: %s", path, strerror(errno));
-        ok = false;
-    }
-    free(buf);
-    fclose(fp);
+    tsv_state st = {t, keep_all, 0};
+    line_reader r = {path, err, err_cap, &st};
+    bool ok = read_lines(&r, false, tsv_line);
     if (n_found)
-        *n_found = found;
+        *n_found = st.found;
     return ok;
 }
 
@@ -595,41 +617,34 @@ static bool qrels_add(ir_qrels *q, const char *qid, size_t qid_len, const char *
     return true;
 }
 
+static bool qrels_line(const line_reader *r, const char *text, size_t len, size_t line)
+{
+    const char *f[4];
+    size_t fl[4];
+    long grade;
+    size_t n = split_fields(text, len, f, fl, 4);
+    if (n != 4 || has_nul(f[0], fl[0]) || has_nul(f[2], fl[2])) {
+        set_err(r->err, r->err_cap, "%s:%zu: expected 4 fields 'qid iter docid relevance'%s",
+                r->path, line, n == 4 ? " (a NUL byte in an id)" : "");
+        return false;
+    }
+    if (!parse_long_field(f[3], fl[3], &grade) || grade < -1 || grade > 1000) {
+        set_err(r->err, r->err_cap, "%s:%zu: relevance '%.*s' is not an integer in [-1, 1000]",
+                r->path, line, (int)IR_CLAMP_LEN(fl[3]), f[3]);
+        return false;
+    }
+    if (!qrels_add(r->state, f[0], fl[0], f[2], fl[2], grade < 0 ? 0 : (int)grade)) {
+        set_err(r->err, r->err_cap, "%s: out of memory", r->path);
+        return false;
+    }
+    return true;
+}
+
 bool ir_qrels_read(const char *path, ir_qrels *q, char *err, size_t err_cap)
 {
     memset(q, 0, sizeof *q);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        set_err(err, err_cap, "%s: cannot open: %s", path, strerror(errno));
-        return false;
-    }
-    char *buf = NULL;
-    size_t cap = 0, line = 0;
-    long len;
-    bool ok = true;
-    while (ok && (len = ir_read_line(fp, &buf, &cap, NULL)) >= 0) {
-        line++;
-        if (is_blank(buf, (size_t)len))
-            continue;
-        const char *f[4];
-        size_t fl[4];
-        long grade;
-        size_t n = split_fields(buf, (size_t)len, f, fl, 4);
-        if (n != 4 || has_nul(f[0], fl[0]) || has_nul(f[2], fl[2])) {
-            set_err(err, err_cap, "%s:%zu: expected 4 fields 'qid iter docid relevance'%s", path,
-                    line, n == 4 ? " (a NUL byte in an id)" : "");
-            ok = false;
-        } else if (!parse_long_field(f[3], fl[3], &grade) || grade < -1 || grade > 1000) {
-            set_err(err, err_cap, "%s:%zu: relevance '%.*s' is not an integer in [-1, 1000]",
-                    path, line, (int)IR_CLAMP_LEN(fl[3]), f[3]);
-            ok = false;
-        } else if (!qrels_add(q, f[0], fl[0], f[2], fl[2], grade < 0 ? 0 : (int)grade)) {
-            set_err(err, err_cap, "%s: out of memory", path);
-            ok = false;
-        }
-    }
-    free(buf);
-    fclose(fp);
+    line_reader r = {path, err, err_cap, q};
+    bool ok = read_lines(&r, true, qrels_line);
     if (!ok)
         ir_qrels_free(q);
     return ok;
