@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "formats/json_file.h"
 #include "formats/tensor_set.h"
 
 static const struct {
@@ -335,18 +336,12 @@ static rt5_status read_shards(rt5__tensor_set *set, const char *dir, json_t *map
 
 static rt5_status read_index(rt5__tensor_set *set, const char *path, rt5__errmsg *err)
 {
-    uint8_t *text;
-    size_t size;
-    rt5_status st = rt5__read_file(path, &text, &size, err);
+    json_t *root;
+    rt5_status st = rt5__json_read_file(path, &root, err);
     if (st != RT5_OK)
         return st;
-    json_error_t jerr;
-    json_t *root = json_loadb((const char *)text, size, JSON_REJECT_DUPLICATES, &jerr);
-    free(text);
     json_t *map = json_object_get(root, "weight_map");
-    if (!root)
-        st = rt5__fail(err, RT5_ERR_FORMAT, "%s: line %d: %s", path, jerr.line, jerr.text);
-    else if (!json_is_object(map) || json_object_size(map) == 0)
+    if (!json_is_object(map) || json_object_size(map) == 0)
         st = rt5__fail(err, RT5_ERR_FORMAT, "%s: no \"weight_map\" object", path);
     if (st == RT5_OK) {
         char *dir = dir_of(path);

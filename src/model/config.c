@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/json_file.h"
 #include "model/weights.h"
 
 #define T5_DEFAULT_EPS 1e-6f
@@ -207,16 +208,10 @@ static rt5_status apply_root(json_t *root, rt5__t5_config *cfg, const char *path
 
 rt5_status rt5__t5_config_apply_json(const char *path, rt5__t5_config *cfg, rt5__errmsg *err)
 {
-    uint8_t *text;
-    size_t size;
-    rt5_status st = rt5__read_file(path, &text, &size, err);
+    json_t *root;
+    rt5_status st = rt5__json_read_file(path, &root, err);
     if (st != RT5_OK)
         return st;
-    json_error_t jerr;
-    json_t *root = json_loadb((const char *)text, size, JSON_REJECT_DUPLICATES, &jerr);
-    free(text);
-    if (!root)
-        return rt5__fail(err, RT5_ERR_FORMAT, "%s: line %d: %s", path, jerr.line, jerr.text);
     st = json_is_object(root) ? apply_root(root, cfg, path, err)
                               : rt5__fail(err, RT5_ERR_FORMAT, "%s: not a JSON object", path);
     json_decref(root);
