@@ -426,22 +426,34 @@ static rt5_status feed_forward(rt5__workspace *ws, const rt5__linear *lin, const
     return st;
 }
 
-static rt5_status block(rt5__workspace *ws, int32_t layer, int32_t t, size_t n)
+/* The start of every block: x = RMSNorm(h), qkv = x . Wqkv (t, 3 n_heads
+ * d_kv), attn = attention over each sequence (t, n_heads d_kv), or with
+ * first_row_only just each sequence's first row (n, n_heads d_kv). */
+static rt5_status self_attention(rt5__workspace *ws, int32_t layer, int32_t t, size_t n,
+                                 bool first_row_only)
 {
-    const rt5_model *m = ws->model;
-    const rt5__t5_config *cfg = &m->config;
-    const rt5__block_weights *bw = &m->weights.blocks[layer];
+    const rt5__t5_config *cfg = &ws->model->config;
     const rt5__linear *lin = ws->c->lin + (size_t)layer * N_PLANS;
     rt5_status st;
-    TIMED(norm, rms_rows(ws, ws->x, ws->h, bw->ln_attn, t));
+    TIMED(norm, rms_rows(ws, ws->x, ws->h, ws->model->weights.blocks[layer].ln_attn, t));
     TIMED(gemm, st = rt5__linear_run(&lin[PLAN_QKV], &ws->bind[PLAN_QKV], ws->stream, ws->x, ws->qkv, t));
     if (st != RT5_OK)
         return st;
     rt5__attention_args args = {
         .qkv = ws->qkv, .out = ws->attn, .seq_off = ws->seq_off, .n_seq = n, .n_heads = cfg->n_heads,
         .d_kv = cfg->d_kv, .bias_tab = ws->bias_tab, .max_length = ws->max_length,
-        .scratch = ws->attn_scratch, .n_threads = ws->n_threads};
+        .scratch = ws->attn_scratch, .n_threads = ws->n_threads, .first_row_only = first_row_only};
     TIMED(attention, rt5__attention_run(ws->c->kernels, &args));
+    return RT5_OK;
+}
+
+static rt5_status block(rt5__workspace *ws, int32_t layer, int32_t t, size_t n)
+{
+    const rt5__block_weights *bw = &ws->model->weights.blocks[layer];
+    const rt5__linear *lin = ws->c->lin + (size_t)layer * N_PLANS;
+    rt5_status st = self_attention(ws, layer, t, n, false);
+    if (st != RT5_OK)
+        return st;
     TIMED(gemm, st = rt5__linear_run(&lin[PLAN_O], &ws->bind[PLAN_O], ws->stream, ws->attn, ws->h, t));
     if (st != RT5_OK)
         return st;
@@ -461,16 +473,9 @@ static rt5_status last_block(rt5__workspace *ws, int32_t layer, int32_t t, size_
     const rt5__linear *lin = ws->c->lin + (size_t)layer * N_PLANS;
     size_t d = (size_t)cfg->d_model;
     int32_t rows = (int32_t)n;
-    rt5_status st;
-    TIMED(norm, rms_rows(ws, ws->x, ws->h, bw->ln_attn, t));
-    TIMED(gemm, st = rt5__linear_run(&lin[PLAN_QKV], &ws->bind[PLAN_QKV], ws->stream, ws->x, ws->qkv, t));
+    rt5_status st = self_attention(ws, layer, t, n, true);
     if (st != RT5_OK)
         return st;
-    rt5__attention_args args = {
-        .qkv = ws->qkv, .out = ws->attn, .seq_off = ws->seq_off, .n_seq = n, .n_heads = cfg->n_heads,
-        .d_kv = cfg->d_kv, .bias_tab = ws->bias_tab, .max_length = ws->max_length,
-        .scratch = ws->attn_scratch, .n_threads = ws->n_threads, .first_row_only = true};
-    TIMED(attention, rt5__attention_run(ws->c->kernels, &args));
     double t0 = rt5__now_seconds();
     for (size_t s = 0; s < n; s++)
         memcpy(ws->x + s * d, ws->h + (size_t)ws->seq_off[s] * d, d * sizeof(float));
