@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "scorer.h"
 #include "server/server.h"
 
 #define CMD "serve"
@@ -195,16 +196,13 @@ static void unload(loaded *l)
 static int load_all(serve_opts *o, loaded *l)
 {
     memset(l, 0, sizeof *l);
-    rt5_status st = rt5_tokenizer_load(o->tokenizer, NULL, &l->tok);
-    if (st != RT5_OK)
-        return cli_error(CMD, "tokenizer '%s': %s", o->tokenizer,
-                         l->tok ? rt5_tokenizer_last_error(l->tok) : rt5_status_str(st));
+    int rc = cli_load_tokenizer(CMD, o->tokenizer, &l->tok);
+    if (rc != CLI_EXIT_OK)
+        return rc;
     rt5_model_params mp = rt5_model_default_params();
     mp.compute_dtype = o->dtype;
-    st = rt5_model_load(o->model, &mp, &l->model);
-    if (st != RT5_OK)
-        return cli_error(CMD, "model '%s': %s", o->model,
-                         l->model ? rt5_model_last_error(l->model) : rt5_status_str(st));
+    if ((rc = cli_load_model(CMD, o->model, &mp, &l->model)) != CLI_EXIT_OK)
+        return rc;
     if (rt5_model_get_info(l->model, &l->info) == RT5_OK)
         o->sp.model_info = &l->info;
     rt5_engine_params ep = rt5_engine_default_params();
@@ -216,9 +214,8 @@ static int load_all(serve_opts *o, loaded *l)
     if (o->sp.model_info && tok_vocab > l->info.vocab_size)
         return cli_error(CMD, "the tokenizer has %d ids but the model's vocabulary only %d rows: "
                          "not a tokenizer for this model", (int)tok_vocab, (int)l->info.vocab_size);
-    st = rt5_engine_create(l->model, &ep, &l->engine);
-    if (st != RT5_OK)
-        return cli_error(CMD, "engine: %s", l->engine ? rt5_engine_last_error(l->engine) : rt5_status_str(st));
+    if ((rc = cli_create_engine(CMD, l->model, &ep, &l->engine)) != CLI_EXIT_OK)
+        return rc;
     /* One scheduler step feeds every engine worker a couple of batches. */
     rt5_engine_params used;
     if (rt5_engine_get_params(l->engine, &used) == RT5_OK) {

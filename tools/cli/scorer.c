@@ -145,12 +145,28 @@ static int engine_progress(void *user, size_t done, size_t total)
     return interrupted != 0;
 }
 
-static int load_tokenizer(cli_scorer *s, const char *cmd, const cli_scorer_opts *o)
+int cli_load_tokenizer(const char *cmd, const char *path, rt5_tokenizer **tok)
 {
-    rt5_status st = rt5_tokenizer_load(o->tokenizer_path, NULL, &s->tok);
+    rt5_status st = rt5_tokenizer_load(path, NULL, tok);
     if (st != RT5_OK)
-        return cli_error(cmd, "%s: %s", o->tokenizer_path,
-                         s->tok ? rt5_tokenizer_last_error(s->tok) : rt5_status_str(st));
+        return cli_error(cmd, "%s: %s", path, *tok ? rt5_tokenizer_last_error(*tok) : rt5_status_str(st));
+    return CLI_EXIT_OK;
+}
+
+int cli_load_model(const char *cmd, const char *path, const rt5_model_params *mp, rt5_model **model)
+{
+    rt5_status st = rt5_model_load(path, mp, model);
+    if (st != RT5_OK)
+        return cli_error(cmd, "%s: %s", path, *model ? rt5_model_last_error(*model) : rt5_status_str(st));
+    return CLI_EXIT_OK;
+}
+
+int cli_create_engine(const char *cmd, rt5_model *model, const rt5_engine_params *ep, rt5_engine **engine)
+{
+    rt5_status st = rt5_engine_create(model, ep, engine);
+    if (st != RT5_OK)
+        return cli_error(cmd, "cannot start the engine: %s",
+                         *engine ? rt5_engine_last_error(*engine) : rt5_status_str(st));
     return CLI_EXIT_OK;
 }
 
@@ -160,11 +176,7 @@ static int load_model(cli_scorer *s, const char *cmd, const cli_scorer_opts *o)
     mp.compute_dtype = o->dtype;
     mp.config_path = o->config_path;
     mp.verbose = o->verbose;
-    rt5_status st = rt5_model_load(o->model_path, &mp, &s->model);
-    if (st != RT5_OK)
-        return cli_error(cmd, "%s: %s", o->model_path,
-                         s->model ? rt5_model_last_error(s->model) : rt5_status_str(st));
-    return CLI_EXIT_OK;
+    return cli_load_model(cmd, o->model_path, &mp, &s->model);
 }
 
 static int create_engine(cli_scorer *s, const char *cmd, const cli_scorer_opts *o)
@@ -176,10 +188,9 @@ static int create_engine(cli_scorer *s, const char *cmd, const cli_scorer_opts *
     ep.max_batch_tokens = (int32_t)o->batch_tokens;
     ep.progress = engine_progress;
     ep.progress_user_data = s;
-    rt5_status st = rt5_engine_create(s->model, &ep, &s->engine);
-    if (st != RT5_OK)
-        return cli_error(cmd, "cannot start the engine: %s",
-                         s->engine ? rt5_engine_last_error(s->engine) : rt5_status_str(st));
+    int rc = cli_create_engine(cmd, s->model, &ep, &s->engine);
+    if (rc != CLI_EXIT_OK)
+        return rc;
     if (o->verbose && rt5_engine_get_params(s->engine, &ep) == RT5_OK)
         fprintf(stderr, "rankt5 %s: %d worker(s) x %d thread(s), batches of %d tokens\n", cmd,
                 (int)ep.n_workers, (int)(ep.n_threads / ep.n_workers), (int)ep.max_batch_tokens);
@@ -197,7 +208,7 @@ int cli_scorer_open(cli_scorer *s, const char *cmd, const cli_scorer_opts *o)
     s->pair.max_length = (int32_t)o->max_length;
     s->pair.text_template = o->text_template;
     s->max_length = (int32_t)o->max_length;
-    int rc = load_tokenizer(s, cmd, o);
+    int rc = cli_load_tokenizer(cmd, o->tokenizer_path, &s->tok);
     if (rc == CLI_EXIT_OK)
         rc = load_model(s, cmd, o);
     if (rc == CLI_EXIT_OK)

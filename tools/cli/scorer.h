@@ -58,6 +58,13 @@ typedef struct cli_scorer {
     size_t progress_base;
 } cli_scorer;
 
+/* Each loads one object; on failure prints "rankt5 CMD: PATH: why" (the
+ * engine: "cannot start the engine: why") and returns CLI_EXIT_ERROR. The
+ * object may then be half made: free it with its _free() either way. */
+int cli_load_tokenizer(const char *cmd, const char *path, rt5_tokenizer **tok);
+int cli_load_model(const char *cmd, const char *path, const rt5_model_params *mp, rt5_model **model);
+int cli_create_engine(const char *cmd, rt5_model *model, const rt5_engine_params *ep, rt5_engine **engine);
+
 /* Loads tokenizer, model and engine; prints the error and returns
  * CLI_EXIT_ERROR on failure (the scorer is then closed). */
 int cli_scorer_open(cli_scorer *s, const char *cmd, const cli_scorer_opts *o);
