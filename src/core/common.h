@@ -43,6 +43,11 @@ static inline bool rt5__add_size(size_t a, size_t b, size_t *out)
     return !__builtin_add_overflow(a, b, out);
 }
 
+/* Grows *array (of elem-byte items, *cap of them) to hold at least need:
+ * the capacity doubles from 16, the new items are zeroed. False when out of
+ * memory or the size wraps (*array and *cap are then unchanged). */
+bool rt5__grow_zeroed(void **array, size_t *cap, size_t need, size_t elem);
+
 /* Monotonic wall clock in seconds. */
 double rt5__now_seconds(void);
 

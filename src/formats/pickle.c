@@ -103,26 +103,6 @@ typedef struct vm {
     size_t cap_memo;
 } vm;
 
-/* Grows *array (of elem-byte items) to hold at least need items. */
-static bool grow(void **array, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return true;
-    size_t n = *cap ? *cap : 16;
-    while (n < need)
-        n *= 2;
-    size_t bytes;
-    if (!rt5__mul_size(n, elem, &bytes))
-        return false;
-    void *p = realloc(*array, bytes);
-    if (!p)
-        return false;
-    memset((char *)p + *cap * elem, 0, (n - *cap) * elem);
-    *array = p;
-    *cap = n;
-    return true;
-}
-
 static rt5_status oom(vm *m)
 {
     if (m->n_all >= MAX_OBJECTS)
@@ -140,7 +120,7 @@ static obj *new_obj(vm *m, obj_kind kind)
 {
     if (m->n_all >= MAX_OBJECTS)
         return NULL;
-    if (!grow((void **)&m->all, &m->cap_all, m->n_all + 1, sizeof *m->all))
+    if (!rt5__grow_zeroed((void **)&m->all, &m->cap_all, m->n_all + 1, sizeof *m->all))
         return NULL;
     obj *o = calloc(1, sizeof *o);
     if (!o)
@@ -152,7 +132,7 @@ static obj *new_obj(vm *m, obj_kind kind)
 
 static rt5_status push(vm *m, obj *o)
 {
-    if (!o || !grow((void **)&m->stack, &m->cap_stack, m->n_stack + 1, sizeof *m->stack))
+    if (!o || !rt5__grow_zeroed((void **)&m->stack, &m->cap_stack, m->n_stack + 1, sizeof *m->stack))
         return oom(m);
     m->stack[m->n_stack++] = o;
     return RT5_OK;
@@ -193,7 +173,7 @@ static rt5_status append_items(vm *m, obj *seq, size_t from, size_t n)
     if (n == 0)
         return RT5_OK;
     if (!rt5__add_size(seq->u.seq.n, n, &need) ||
-        !grow((void **)&seq->u.seq.items, &seq->u.seq.cap, need, sizeof(obj *)))
+        !rt5__grow_zeroed((void **)&seq->u.seq.items, &seq->u.seq.cap, need, sizeof(obj *)))
         return oom(m);
     memcpy(seq->u.seq.items + seq->u.seq.n, m->stack + from, n * sizeof(obj *));
     seq->u.seq.n = need;
@@ -358,7 +338,7 @@ static rt5_status op_memo_put(vm *m, size_t width)
         return bad(m, "memo PUT on an empty stack");
     if (index >= m->size || index >= MAX_MEMO)
         return bad(m, "memo index larger than the pickle or the memo limit");
-    if (!grow((void **)&m->memo, &m->cap_memo, (size_t)index + 1, sizeof *m->memo))
+    if (!rt5__grow_zeroed((void **)&m->memo, &m->cap_memo, (size_t)index + 1, sizeof *m->memo))
         return oom(m);
     m->memo[index] = m->stack[m->n_stack - 1];
     return RT5_OK;
@@ -378,7 +358,7 @@ static rt5_status op_memo_get(vm *m, size_t width)
 
 static rt5_status op_mark(vm *m)
 {
-    if (!grow((void **)&m->marks, &m->cap_marks, m->n_marks + 1, sizeof *m->marks))
+    if (!rt5__grow_zeroed((void **)&m->marks, &m->cap_marks, m->n_marks + 1, sizeof *m->marks))
         return oom(m);
     m->marks[m->n_marks++] = m->n_stack;
     return RT5_OK;

@@ -52,29 +52,10 @@ rt5__tensor_set *rt5__tensor_set_new(void)
     return calloc(1, sizeof(rt5__tensor_set));
 }
 
-static bool grow(void **array, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return true;
-    size_t n = *cap ? *cap * 2 : 16;
-    if (n < need)
-        n = need;
-    size_t bytes;
-    if (!rt5__mul_size(n, elem, &bytes))
-        return false;
-    void *p = realloc(*array, bytes);
-    if (!p)
-        return false;
-    memset((char *)p + *cap * elem, 0, (n - *cap) * elem);
-    *array = p;
-    *cap = n;
-    return true;
-}
-
 rt5_status rt5__tensor_set_map(rt5__tensor_set *set, const char *path,
                                const rt5__mapped_file **file_out, rt5__errmsg *err)
 {
-    if (!grow((void **)&set->files, &set->cap_files, set->n_files + 1, sizeof *set->files))
+    if (!rt5__grow_zeroed((void **)&set->files, &set->cap_files, set->n_files + 1, sizeof *set->files))
         return rt5__fail(err, RT5_ERR_OUT_OF_MEMORY, "out of memory");
     rt5__mapped_file *file = &set->files[set->n_files];
     rt5_status st = rt5__mapped_file_open(path, file, err);
@@ -88,7 +69,7 @@ rt5_status rt5__tensor_set_map(rt5__tensor_set *set, const char *path,
 
 rt5__tensor_view *rt5__tensor_set_add(rt5__tensor_set *set, const char *name)
 {
-    if (!grow((void **)&set->tensors, &set->cap_tensors, set->n_tensors + 1, sizeof *set->tensors))
+    if (!rt5__grow_zeroed((void **)&set->tensors, &set->cap_tensors, set->n_tensors + 1, sizeof *set->tensors))
         return NULL;
     rt5__tensor_view *v = &set->tensors[set->n_tensors];
     memset(v, 0, sizeof *v);
@@ -104,9 +85,9 @@ rt5_status rt5__tensor_set_add_metadata(rt5__tensor_set *set, const char *key, c
                                         rt5__errmsg *err)
 {
     size_t cap = set->cap_metadata;
-    if (!grow((void **)&set->metadata_keys, &cap, set->n_metadata + 1, sizeof(char *)) ||
-        !grow((void **)&set->metadata_values, &set->cap_metadata, set->n_metadata + 1,
-              sizeof(char *)))
+    if (!rt5__grow_zeroed((void **)&set->metadata_keys, &cap, set->n_metadata + 1, sizeof(char *)) ||
+        !rt5__grow_zeroed((void **)&set->metadata_values, &set->cap_metadata, set->n_metadata + 1,
+                          sizeof(char *)))
         return rt5__fail(err, RT5_ERR_OUT_OF_MEMORY, "out of memory");
     char *k = strdup(key), *v = strdup(value);
     if (!k || !v) {
