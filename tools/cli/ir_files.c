@@ -244,13 +244,22 @@ static size_t split_fields(const char *s, size_t len, const char **f, size_t *fl
     return n;
 }
 
-static bool parse_long_field(const char *s, size_t len, long *out)
+/* Copies a field into buf as a C string for strtol/strtod; false if it is
+ * empty or too long to be a number. */
+static bool field_cstr(const char *s, size_t len, char *buf, size_t cap)
 {
-    char buf[32];
-    if (len == 0 || len >= sizeof buf)
+    if (len == 0 || len >= cap)
         return false;
     memcpy(buf, s, len);
     buf[len] = 0;
+    return true;
+}
+
+static bool parse_long_field(const char *s, size_t len, long *out)
+{
+    char buf[32];
+    if (!field_cstr(s, len, buf, sizeof buf))
+        return false;
     char *end;
     errno = 0;
     long v = strtol(buf, &end, 10);
@@ -263,10 +272,8 @@ static bool parse_long_field(const char *s, size_t len, long *out)
 static bool parse_double_field(const char *s, size_t len, double *out)
 {
     char buf[64];
-    if (len == 0 || len >= sizeof buf)
+    if (!field_cstr(s, len, buf, sizeof buf))
         return false;
-    memcpy(buf, s, len);
-    buf[len] = 0;
     char *end;
     errno = 0;
     double v = strtod(buf, &end);
