@@ -167,23 +167,29 @@ static rt5_status load_replace(rt5_tokenizer *tok, json_t *norm, rt5__hf_normali
     return RT5_OK;
 }
 
+typedef rt5_status (*step_loader)(rt5_tokenizer *tok, json_t *step, int depth);
+
+/* A "Sequence" step: loads each item of list in order, one level deeper. */
+static rt5_status load_sequence(rt5_tokenizer *tok, json_t *list, int depth, step_loader load)
+{
+    size_t i;
+    json_t *item;
+    json_array_foreach(list, i, item)
+    {
+        rt5_status st = load(tok, item, depth + 1);
+        if (st != RT5_OK)
+            return st;
+    }
+    return RT5_OK;
+}
+
 static rt5_status load_normalizer(rt5_tokenizer *tok, json_t *norm, int depth)
 {
     if (json_is_null(norm) || !norm)
         return RT5_OK;
     const char *type = type_of(norm);
-    if (strcmp(type, "Sequence") == 0 && depth < 4) {
-        json_t *list = json_object_get(norm, "normalizers");
-        size_t i;
-        json_t *item;
-        json_array_foreach(list, i, item)
-        {
-            rt5_status st = load_normalizer(tok, item, depth + 1);
-            if (st != RT5_OK)
-                return st;
-        }
-        return RT5_OK;
-    }
+    if (strcmp(type, "Sequence") == 0 && depth < 4)
+        return load_sequence(tok, json_object_get(norm, "normalizers"), depth, load_normalizer);
     if (tok->hf.n_norms >= RT5__HF_MAX_STEPS)
         return rt5__fail(&tok->err, RT5_ERR_UNSUPPORTED, "more than %d normalizers",
                          RT5__HF_MAX_STEPS);
@@ -235,18 +241,8 @@ static rt5_status load_pretokenizer(rt5_tokenizer *tok, json_t *pre, int depth)
     if (json_is_null(pre) || !pre)
         return RT5_OK;
     const char *type = type_of(pre);
-    if (strcmp(type, "Sequence") == 0 && depth < 4) {
-        json_t *list = json_object_get(pre, "pretokenizers");
-        size_t i;
-        json_t *item;
-        json_array_foreach(list, i, item)
-        {
-            rt5_status st = load_pretokenizer(tok, item, depth + 1);
-            if (st != RT5_OK)
-                return st;
-        }
-        return RT5_OK;
-    }
+    if (strcmp(type, "Sequence") == 0 && depth < 4)
+        return load_sequence(tok, json_object_get(pre, "pretokenizers"), depth, load_pretokenizer);
     if (tok->hf.n_pretoks >= RT5__HF_MAX_STEPS)
         return rt5__fail(&tok->err, RT5_ERR_UNSUPPORTED, "more than %d pre-tokenizers",
                          RT5__HF_MAX_STEPS);
