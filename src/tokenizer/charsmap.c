@@ -104,6 +104,25 @@ static rt5__charsmap_match make_match(const rt5__charsmap *map, size_t key_len, 
     return m;
 }
 
+/* One byte down the double-array trie from *pos: -1 if no key continues
+ * with c, 1 if a key ends here (its value in *value), else 0. */
+static inline int trie_step(const rt5__charsmap *map, size_t *pos, unsigned char c, uint32_t *value)
+{
+    *pos ^= c;
+    if (*pos >= map->n_units)
+        return -1;
+    uint32_t u = map->units[*pos];
+    if (unit_label(u) != c)
+        return -1;
+    *pos ^= unit_offset(u);
+    if (!unit_has_leaf(u))
+        return 0;
+    if (*pos >= map->n_units)
+        return -1;
+    *value = unit_value(map->units[*pos]);
+    return 1;
+}
+
 /* darts-clone's commonPrefixSearch with an explicit key length (so a NUL
  * byte is an ordinary label), keeping sentencepiece's 32-result buffer. */
 rt5__charsmap_match rt5__charsmap_longest(const rt5__charsmap *map, const char *s, size_t n)
@@ -117,24 +136,15 @@ rt5__charsmap_match rt5__charsmap_longest(const rt5__charsmap *map, const char *
     if (map->n_units == 0)
         return none;
     size_t best_len = 0, n_results = 0;
-    uint32_t best_value = 0;
+    uint32_t best_value = 0, value = 0;
     size_t pos = unit_offset(map->units[0]);
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        pos ^= c;
-        if (pos >= map->n_units)
+        int r = trie_step(map, &pos, (unsigned char)s[i], &value);
+        if (r < 0)
             break;
-        uint32_t u = map->units[pos];
-        if (unit_label(u) != c)
-            break;
-        pos ^= unit_offset(u);
-        if (unit_has_leaf(u)) {
-            if (pos >= map->n_units)
-                break;
-            if (n_results++ < 32) {
-                best_len = i + 1;
-                best_value = unit_value(map->units[pos]);
-            }
+        if (r > 0 && n_results++ < 32) {
+            best_len = i + 1;
+            best_value = value;
         }
     }
     return best_len ? make_match(map, best_len, best_value) : none;
@@ -151,22 +161,13 @@ rt5__charsmap_match rt5__charsmap_shortest(const rt5__charsmap *map, const char 
     if (map->n_units == 0)
         return none;
     size_t pos = unit_offset(map->units[0]);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == 0)
+    uint32_t value = 0;
+    for (size_t i = 0; i < n && s[i] != 0; i++) {
+        int r = trie_step(map, &pos, (unsigned char)s[i], &value);
+        if (r < 0)
             break;
-        pos ^= c;
-        if (pos >= map->n_units)
-            break;
-        uint32_t u = map->units[pos];
-        if (unit_label(u) != c)
-            break;
-        pos ^= unit_offset(u);
-        if (unit_has_leaf(u)) {
-            if (pos >= map->n_units)
-                break;
-            return make_match(map, i + 1, unit_value(map->units[pos]));
-        }
+        if (r > 0)
+            return make_match(map, i + 1, value);
     }
     return none;
 }
