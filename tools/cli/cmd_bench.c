@@ -150,16 +150,27 @@ static int parse(int argc, char **argv, options *o, rt5_dtype *dtype)
     return 0;
 }
 
+static void free_pairs(rt5_seq *seqs, int n)
+{
+    for (int i = 0; seqs && i < n; i++)
+        free((void *)seqs[i].ids);
+    free(seqs);
+}
+
 /* MS MARCO-like pairs: ids in [3, vocab - 100); the same stream of random
- * numbers as bench_forward. */
+ * numbers as bench_forward. NULL when memory runs out. */
 static rt5_seq *make_pairs(const options *o, int32_t vocab, size_t *total_tokens)
 {
     rt5_seq *seqs = calloc((size_t)o->pairs, sizeof *seqs);
     rng = 0x9E3779B97F4A7C15ull ^ o->seed;
     *total_tokens = 0;
-    for (int i = 0; i < o->pairs; i++) {
+    for (int i = 0; seqs && i < o->pairs; i++) {
         int q = uniform(6, 12), d = uniform(40, 200), n = q + d + 2;
         int32_t *ids = malloc(sizeof(int32_t) * (size_t)n);
+        if (!ids) {
+            free_pairs(seqs, i);
+            return NULL;
+        }
         for (int t = 0; t < n; t++)
             ids[t] = 3 + (int32_t)(next_u32() % (unsigned)(vocab - 103));
         ids[q] = 1, ids[n - 1] = 1;
@@ -303,10 +314,15 @@ int rt5_cli_bench(int argc, char **argv)
     size_t tokens;
     rt5_seq *seqs = make_pairs(&o, info.vocab_size, &tokens);
     int *starts = malloc(sizeof(int) * ((size_t)o.pairs + 1));
+    float *scores = calloc((size_t)o.pairs, sizeof(float));
+    double *runs = calloc((size_t)o.repeat, sizeof(double));
+    if (!seqs || !starts || !scores || !runs) {
+        rc = cli_error(CMD, "out of memory for %d pairs", o.pairs);
+        goto done;
+    }
     int nb = make_batches(seqs, o.pairs, o.batch_tokens, starts);
     if (o.dump_pairs)
         dump_pairs(o.dump_pairs, seqs, starts, nb);
-    float *scores = calloc((size_t)o.pairs, sizeof(float));
     double flops = 0;
     for (int b = 0; b < nb; b++)
         flops += batch_flops(&info, seqs + starts[b], starts[b + 1] - starts[b]);
@@ -317,7 +333,6 @@ int rt5_cli_bench(int argc, char **argv)
     /* warm-up: the first batch (first touch of the workspace, oneDNN JIT) */
     if (st == RT5_OK)
         st = rt5_session_score(s, seqs, (size_t)(starts[1] - starts[0]), scores);
-    double *runs = calloc((size_t)o.repeat, sizeof(double));
     rt5__profile before = *rt5__session_profile(s);
     double conv0 = rt5__session_convert_seconds(s);
     for (int rep = 0; rep < o.repeat && st == RT5_OK; rep++) {
@@ -327,10 +342,8 @@ int rt5_cli_bench(int argc, char **argv)
         runs[rep] = rt5__now_seconds() - a;
     }
     if (st != RT5_OK) {
-        cli_error(CMD, "%s", rt5_session_last_error(s));
-        rt5_session_free(s);
-        rt5_model_free(model);
-        return CLI_EXIT_ERROR;
+        rc = cli_error(CMD, "%s", rt5_session_last_error(s));
+        goto done;
     }
     rt5__profile p = *rt5__session_profile(s);
     r.convert = rt5__session_convert_seconds(s) - conv0;
@@ -355,7 +368,13 @@ int rt5_cli_bench(int argc, char **argv)
         if (f)
             fclose(f);
     }
+    rc = CLI_EXIT_OK;
+done:
+    free(runs);
+    free(scores);
+    free(starts);
+    free_pairs(seqs, o.pairs);
     rt5_session_free(s);
     rt5_model_free(model);
-    return 0;
+    return rc;
 }
