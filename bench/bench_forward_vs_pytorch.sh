@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 c_times=(); py_times=()
 for r in $(seq 1 "$rounds"); do
-  "$build/bench_forward" --model "$ckpt" --pairs "$pairs" --threads "$threads" --repeat 1 \
+  "$build/rankt5" bench --model "$ckpt" --pairs "$pairs" --threads "$threads" --repeat 1 \
       --dump-pairs "$tmp/pairs.txt" --scores "$tmp/c.txt" > "$tmp/c.log"
   sed 's/^/  rankt5:  /' "$tmp/c.log"
   c_times+=("$(sed -n 's/.*median \([0-9.]*\) s$/\1/p' "$tmp/c.log")")

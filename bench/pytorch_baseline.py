@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """bench/pytorch_baseline.py -- the model card's PyTorch code as the baseline
-for bench_forward, on the same checkpoint, pairs, batches and thread count.
+for `rankt5 bench`, on the same checkpoint, pairs, batches and thread count.
 
   make-checkpoint --out PATH [--layers 24] [--seed 0]
       A random t5-3b-shaped RankT5 reranker (d_model 1024, d_ff 16384,
@@ -8,7 +8,7 @@ for bench_forward, on the same checkpoint, pairs, batches and thread count.
       torch.save(state_dict) like the release (24 layers: ~4.9 GB).
   run --checkpoint PATH --pairs FILE [--threads 2] [--repeat 3] [--scores OUT]
       [--compare C_SCORES]
-      Scores the batches bench_forward wrote (--dump-pairs): each batch padded
+      Scores the batches `rankt5 bench` wrote (--dump-pairs): each batch padded
       to its longest pair with an attention mask, as the card's code does, in
       float32 under torch.inference_mode(); prints pairs/s (median of runs).
   expected --checkpoint PATH --pairs FILE --out JSON [--n 3]
@@ -18,7 +18,7 @@ for bench_forward, on the same checkpoint, pairs, batches and thread count.
 
 Reproduce (2 threads):
   python3 bench/pytorch_baseline.py make-checkpoint --out /work/bench-data/t5-3b-random.bin
-  build/bench_forward --model /work/bench-data/t5-3b-random.bin --threads 2 --pairs 48 \\
+  build/rankt5 bench --model /work/bench-data/t5-3b-random.bin --threads 2 --pairs 48 \\
       --dump-pairs /tmp/pairs.txt --scores /tmp/c_scores.txt
   python3 bench/pytorch_baseline.py run --checkpoint /work/bench-data/t5-3b-random.bin \\
       --pairs /tmp/pairs.txt --threads 2 --compare /tmp/c_scores.txt
@@ -99,7 +99,7 @@ def run(args):
     n_pairs = sum(len(b) for b in batches)
     n_tokens = sum(len(s) for b in batches for s in b)
     with torch.inference_mode():
-        model(*inputs[0])  # warm-up, as bench_forward does
+        model(*inputs[0])  # warm-up, as `rankt5 bench` does
         times, scores = [], []
         for _ in range(args.repeat):
             t0 = time.perf_counter()

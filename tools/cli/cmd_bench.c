@@ -6,10 +6,11 @@
  * bench/run_all.sh runs it for f32, bf16 and int8 next to the PyTorch
  * baseline.
  *
- * The pairs and batches are the ones bench/bench_forward.c makes for the
- * same seed (query 6-12 tokens, passage 40-200, random ids, query </s>
- * passage </s>, batches filled in order up to --batch-tokens), so
- * bench/bench_lowp_pytorch.py can score the very same batches (--dump-pairs).
+ * The pairs come from a fixed random stream per --seed (query 6-12 tokens,
+ * passage 40-200, random ids, query </s> passage </s>, batches filled in
+ * order up to --batch-tokens), and --dump-pairs writes them so that
+ * bench/pytorch_baseline.py and bench/bench_lowp_pytorch.py score the very
+ * same batches.
  *
  * Time split (sums to the measured runs): gemm = oneDNN matmuls only;
  * convert = f32 -> bf16 / u8 conversion of GEMM inputs, the s32 -> f32
@@ -158,7 +159,7 @@ static void free_pairs(rt5_seq *seqs, int n)
 }
 
 /* MS MARCO-like pairs: ids in [3, vocab - 100); the same stream of random
- * numbers as bench_forward. NULL when memory runs out. */
+ * numbers for a given seed. NULL when memory runs out. */
 static rt5_seq *make_pairs(const options *o, int32_t vocab, size_t *total_tokens)
 {
     rt5_seq *seqs = calloc((size_t)o->pairs, sizeof *seqs);
