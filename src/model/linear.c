@@ -16,15 +16,6 @@
 
 const int32_t rt5__chunk_rows[RT5__N_CHUNKS] = {1024, 512, 256, 128, 64, 32, 16, 8};
 
-#define DNNL_TRY(call, what)                                                              \
-    do {                                                                                  \
-        dnnl_status_t st_ = (call);                                                       \
-        if (st_ != dnnl_success)                                                          \
-            return rt5__fail(err, st_ == dnnl_out_of_memory ? RT5_ERR_OUT_OF_MEMORY       \
-                                                            : RT5_ERR_INTERNAL,           \
-                             "oneDNN: %s failed (status %d)", what, (int)st_);            \
-    } while (0)
-
 static rt5_status make_attr(dnnl_primitive_attr_t *attr, rt5__epilogue epi, rt5__errmsg *err)
 {
     dnnl_post_ops_t ops = NULL;
@@ -107,26 +98,26 @@ void rt5__gemm_plan_destroy(rt5__gemm_plan *plan)
     memset(plan->prims_bf16_dst, 0, sizeof plan->prims_bf16_dst);
 }
 
-/* Reorders the plain (n, k) weight -- a (k, n) matrix in "ba" order -- into
- * the plan's layout. */
-static rt5_status reorder_into(dnnl_memory_t packed, const dnnl_memory_desc_t *packed_md, const float *w,
-                               int32_t k, int32_t n, dnnl_engine_t engine, dnnl_stream_t stream,
-                               rt5__errmsg *err)
+rt5_status rt5__linear_pack_plain(rt5__linear *lin, const void *w, dnnl_data_type_t t, dnnl_engine_t engine,
+                                  dnnl_stream_t stream, rt5__errmsg *err)
 {
+    const rt5__gemm_plan *plan = lin->plan;
     dnnl_memory_desc_t user_md;
-    dnnl_dims_t wd = {k, n};
-    DNNL_TRY(dnnl_memory_desc_init_by_tag(&user_md, 2, wd, dnnl_f32, dnnl_ba), "user weights md");
+    dnnl_dims_t wd = {plan->k, plan->n};
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&user_md, 2, wd, t, dnnl_ba), "user weights md");
+    DNNL_TRY(dnnl_memory_create(&lin->weights, &plan->weights_md, engine, DNNL_MEMORY_ALLOCATE),
+             "packed weights");
     dnnl_memory_t user;
     DNNL_TRY(dnnl_memory_create(&user, &user_md, engine, (void *)w), "user weights memory");
     dnnl_primitive_desc_t rpd;
-    dnnl_status_t st = dnnl_reorder_primitive_desc_create(&rpd, &user_md, engine, packed_md, engine, NULL);
+    dnnl_status_t st = dnnl_reorder_primitive_desc_create(&rpd, &user_md, engine, &plan->weights_md, engine, NULL);
     dnnl_primitive_t r = NULL;
     if (st == dnnl_success) {
         st = dnnl_primitive_create(&r, rpd);
         dnnl_primitive_desc_destroy(rpd);
     }
     if (st == dnnl_success) {
-        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, packed}};
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, lin->weights}};
         st = dnnl_primitive_execute(r, stream, 2, args);
         if (st == dnnl_success)
             st = dnnl_stream_wait(stream);
@@ -163,10 +154,8 @@ rt5_status rt5__linear_pack(rt5__linear *lin, const rt5__gemm_plan *plan, dnnl_e
     rt5_status st = RT5_OK;
     if (plan->dtype != RT5_DTYPE_F32)
         st = rt5__lowp_pack(lin, engine, stream, src, err);
-    else if (dnnl_memory_create(&lin->weights, &plan->weights_md, engine, DNNL_MEMORY_ALLOCATE) != dnnl_success)
-        st = rt5__fail(err, RT5_ERR_OUT_OF_MEMORY, "oneDNN: packed weights (%d x %d)", plan->n, plan->k);
     else
-        st = reorder_into(lin->weights, &plan->weights_md, src, plan->k, plan->n, engine, stream, err);
+        st = rt5__linear_pack_plain(lin, src, dnnl_f32, engine, stream, err);
     lin->packed_bytes = dnnl_memory_desc_get_size(&plan->weights_md);
     free(joined);
     return st;

@@ -103,6 +103,24 @@ void rt5__lowp_unbind(rt5__linear_binding *b);
 rt5_status rt5__lowp_run(const rt5__linear *lin, rt5__linear_binding *b, dnnl_stream_t stream,
                          const float *x, float *y, int32_t m);
 
+/* Returns from the calling function (which has an rt5__errmsg *err in scope)
+ * with RT5_ERR_OUT_OF_MEMORY or RT5_ERR_INTERNAL when a oneDNN call fails. */
+#define DNNL_TRY(call, what)                                                              \
+    do {                                                                                  \
+        dnnl_status_t st_ = (call);                                                       \
+        if (st_ != dnnl_success)                                                          \
+            return rt5__fail(err, st_ == dnnl_out_of_memory ? RT5_ERR_OUT_OF_MEMORY       \
+                                                            : RT5_ERR_INTERNAL,           \
+                             "oneDNN: %s failed (status %d)", what, (int)st_);            \
+    } while (0)
+
+/* Allocates lin->weights in lin->plan's packed layout and reorders into it a
+ * plain (n, k) row-major weight w of element type t -- a (k, n) matrix in
+ * "ba" order -- converting the elements on the way when the plan's type
+ * differs (f32 -> bf16). Used by every compute dtype. */
+rt5_status rt5__linear_pack_plain(rt5__linear *lin, const void *w, dnnl_data_type_t t, dnnl_engine_t engine,
+                                  dnnl_stream_t stream, rt5__errmsg *err);
+
 /* Packs W given as n_parts row blocks of a torch (n, k) weight -- parts[i]
  * is (rows[i], k) row-major and sum(rows) == plan->n -- so q, k and v (or
  * wi_0 and wi_1) become one product. */

@@ -43,15 +43,6 @@
  * waking the team costs more than they do. */
 #define PARALLEL_MIN ((size_t)1 << 16)
 
-#define DNNL_TRY(call, what)                                                              \
-    do {                                                                                  \
-        dnnl_status_t st_ = (call);                                                       \
-        if (st_ != dnnl_success)                                                          \
-            return rt5__fail(err, st_ == dnnl_out_of_memory ? RT5_ERR_OUT_OF_MEMORY       \
-                                                            : RT5_ERR_INTERNAL,           \
-                             "oneDNN: %s failed (status %d)", what, (int)st_);            \
-    } while (0)
-
 static dnnl_data_type_t src_type(rt5_dtype dt)
 {
     return dt == RT5_DTYPE_INT8 ? dnnl_u8 : dnnl_bf16;
@@ -143,40 +134,6 @@ rt5_status rt5__lowp_plan_init(rt5__gemm_plan *plan, dnnl_engine_t engine, rt5__
 
 /* ------------------------------------------------------------ packing */
 
-/* Reorders a plain (n, k) row-major weight of type t -- a (k, n) matrix in
- * "ba" order -- into lin->weights (the plan's packed layout), converting
- * f32 -> bf16 on the way when t is f32. */
-static rt5_status reorder_weights(rt5__linear *lin, const void *w, dnnl_data_type_t t, dnnl_engine_t engine,
-                                  dnnl_stream_t stream, rt5__errmsg *err)
-{
-    const rt5__gemm_plan *plan = lin->plan;
-    dnnl_memory_desc_t user_md;
-    dnnl_dims_t wd = {plan->k, plan->n};
-    DNNL_TRY(dnnl_memory_desc_init_by_tag(&user_md, 2, wd, t, dnnl_ba), "user weights md");
-    DNNL_TRY(dnnl_memory_create(&lin->weights, &plan->weights_md, engine, DNNL_MEMORY_ALLOCATE),
-             "packed weights");
-    dnnl_memory_t user;
-    DNNL_TRY(dnnl_memory_create(&user, &user_md, engine, (void *)w), "user weights memory");
-    dnnl_primitive_desc_t rpd;
-    dnnl_status_t st = dnnl_reorder_primitive_desc_create(&rpd, &user_md, engine, &plan->weights_md, engine, NULL);
-    dnnl_primitive_t r = NULL;
-    if (st == dnnl_success) {
-        st = dnnl_primitive_create(&r, rpd);
-        dnnl_primitive_desc_destroy(rpd);
-    }
-    if (st == dnnl_success) {
-        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, lin->weights}};
-        st = dnnl_primitive_execute(r, stream, 2, args);
-        if (st == dnnl_success)
-            st = dnnl_stream_wait(stream);
-    }
-    if (r)
-        dnnl_primitive_destroy(r);
-    dnnl_memory_destroy(user);
-    DNNL_TRY(st, "low-precision weight packing reorder");
-    return RT5_OK;
-}
-
 /* Per output channel symmetric s8: fills w_scale, w_colsum and q (n, k). */
 static void quantize_weights(rt5__linear *lin, const float *w, int8_t *q)
 {
@@ -204,7 +161,7 @@ rt5_status rt5__lowp_pack(rt5__linear *lin, dnnl_engine_t engine, dnnl_stream_t 
 {
     const rt5__gemm_plan *plan = lin->plan;
     if (plan->dtype == RT5_DTYPE_BF16)
-        return reorder_weights(lin, w, dnnl_f32, engine, stream, err);
+        return rt5__linear_pack_plain(lin, w, dnnl_f32, engine, stream, err);
     size_t n = (size_t)plan->n, k = (size_t)plan->k;
     lin->w_scale = malloc(sizeof(float) * n);
     lin->w_colsum = malloc(sizeof(int32_t) * n);
@@ -218,7 +175,7 @@ rt5_status rt5__lowp_pack(rt5__linear *lin, dnnl_engine_t engine, dnnl_stream_t 
         st = rt5__fail(err, RT5_ERR_OUT_OF_MEMORY, "quantizing weights (%zu x %zu)", n, k);
     if (st == RT5_OK) {
         quantize_weights(lin, w, q);
-        st = reorder_weights(lin, q, dnnl_s8, engine, stream, err);
+        st = rt5__linear_pack_plain(lin, q, dnnl_s8, engine, stream, err);
     }
     if (q)
         munmap(q, n * k);
