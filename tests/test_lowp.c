@@ -14,6 +14,7 @@
  *    int8 within 5e-2 with per-query tau >= 0.95 and top-10 overlap 1;
  *    one packed batch equals pairs scored alone.
  */
+#include "golden.h"
 #include "harness.h"
 
 #include <jansson.h>
@@ -24,7 +25,6 @@
 #include "model/linear.h"
 #include "rankt5.h"
 
-#define GOLDEN "tests/fixtures/golden/"
 
 /* ------------------------------------------------------------ kernels */
 
@@ -191,52 +191,6 @@ TEST(test_lowp_linear_int8)
 }
 
 /* ------------------------------------------------------------ golden models */
-
-typedef struct golden_pair {
-    char label[64];
-    int32_t *ids;
-    size_t n_ids;
-    double f64;
-} golden_pair;
-
-typedef struct golden_model {
-    char name[64];
-    golden_pair *pairs;
-    size_t n_pairs;
-} golden_model;
-
-static golden_model *models;
-static size_t n_models;
-
-static void load_golden(void)
-{
-    if (models)
-        return;
-    json_error_t jerr;
-    json_t *root = json_load_file(rt5t_path(GOLDEN "golden.json"), 0, &jerr);
-    if (!root)
-        return;
-    json_t *jm = json_object_get(root, "models");
-    n_models = json_array_size(jm);
-    models = calloc(n_models, sizeof *models);
-    for (size_t i = 0; i < n_models; i++) {
-        json_t *m = json_array_get(jm, i), *jp = json_object_get(m, "pairs");
-        snprintf(models[i].name, sizeof models[i].name, "%s", json_string_value(json_object_get(m, "name")));
-        models[i].n_pairs = json_array_size(jp);
-        models[i].pairs = calloc(models[i].n_pairs, sizeof(golden_pair));
-        for (size_t k = 0; k < models[i].n_pairs; k++) {
-            json_t *p = json_array_get(jp, k), *ids = json_object_get(p, "ids");
-            golden_pair *g = &models[i].pairs[k];
-            snprintf(g->label, sizeof g->label, "%s", json_string_value(json_object_get(p, "label")));
-            g->n_ids = json_array_size(ids);
-            g->ids = malloc(sizeof(int32_t) * (g->n_ids ? g->n_ids : 1));
-            for (size_t t = 0; t < g->n_ids; t++)
-                g->ids[t] = (int32_t)json_integer_value(json_array_get(ids, t));
-            g->f64 = json_real_value(json_object_get(p, "score_f64"));
-        }
-    }
-    json_decref(root);
-}
 
 static rt5_model *load_model(const golden_model *gm, rt5_dtype dt)
 {
