@@ -4,15 +4,10 @@
 # with the accuracy gates of test_quant, --json must be valid, and bad input
 # and bad options must fail clearly.
 set -euo pipefail
-CLI=${RT5_CLI:?RT5_CLI not set}
-SRC=${RT5_SOURCE_DIR:-.}
-SHARED=${RT5_SHARED_DIR:-$SRC/../shared}
-SPM=$SHARED/tokenizer/t5-spiece.model
+. "$(dirname "$0")/lib.sh"
 FIX=$SRC/tests/fixtures/lowp
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
 [ -f "$SPM" ] || { echo "skipped: $SPM missing"; exit 0; }
-python3 - "$FIX/scores.json" > "$TMP/pairs.jsonl" <<'PY'
+python3 - "$FIX/scores.json" > "$T/pairs.jsonl" <<'PY'
 import json, sys
 for p in json.load(open(sys.argv[1]))["pairs"]:
     print(json.dumps({"qid": p["qid"], "ids": p["ids"]}))
@@ -21,9 +16,9 @@ run() { "$CLI" compare --model "$FIX/outlier.safetensors" --config "$FIX/outlier
         --threads 2 "$@"; }
 
 # int8 and bf16: the issue's gates (int8: tau and top-10 overlap >= 0.95 on average; bf16: error <= 1e-2)
-run --dtype int8 --input "$TMP/pairs.jsonl" --json > "$TMP/int8.json"
-run --dtype bf16 --input "$TMP/pairs.jsonl" --json > "$TMP/bf16.json"
-python3 - "$TMP/int8.json" "$TMP/bf16.json" <<'PY'
+run --dtype int8 --input "$T/pairs.jsonl" --json > "$T/int8.json"
+run --dtype bf16 --input "$T/pairs.jsonl" --json > "$T/bf16.json"
+python3 - "$T/int8.json" "$T/bf16.json" <<'PY'
 import json, sys
 i8, bf = (json.load(open(p)) for p in sys.argv[1:3])
 for r in (i8, bf):
@@ -37,26 +32,26 @@ assert 0 < bf["mean_abs_error"] <= bf["max_abs_error"], bf
 PY
 
 # text output and per-query lines
-run --dtype int8 --input "$TMP/pairs.jsonl" --per-query > "$TMP/text.txt"
-grep -q "^query q0: 16 documents, Kendall tau" "$TMP/text.txt"
-grep -q "Kendall tau      mean" "$TMP/text.txt"
-grep -q "top-10 overlap" "$TMP/text.txt"
+run --dtype int8 --input "$T/pairs.jsonl" --per-query > "$T/text.txt"
+grep -q "^query q0: 16 documents, Kendall tau" "$T/text.txt"
+grep -q "Kendall tau      mean" "$T/text.txt"
+grep -q "top-10 overlap" "$T/text.txt"
 
 # without qid, the query text groups documents (two queries here)
 printf '%s\n' '{"query": "a b", "document": "x"}' '{"query": "a b", "document": "y z"}' \
-    '{"query": "c", "document": "x"}' > "$TMP/text.jsonl"
-run --dtype bf16 --input "$TMP/text.jsonl" --json > "$TMP/t.json"
-python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["queries"] == 2 and r["pairs"] == 3, r' "$TMP/t.json"
+    '{"query": "c", "document": "x"}' > "$T/text.jsonl"
+run --dtype bf16 --input "$T/text.jsonl" --json > "$T/t.json"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["queries"] == 2 and r["pairs"] == 3, r' "$T/t.json"
 
 # bad input: a broken line names its number and exits 1
-printf '%s\n' '{"qid": "q", "ids": [5, 1]}' 'not json' > "$TMP/bad.jsonl"
+printf '%s\n' '{"qid": "q", "ids": [5, 1]}' 'not json' > "$T/bad.jsonl"
 set +e
-run --dtype int8 --input "$TMP/bad.jsonl" 2> "$TMP/err.txt"; rc=$?
+run --dtype int8 --input "$T/bad.jsonl" 2> "$T/err.txt"; rc=$?
 set -e
-[ $rc -eq 1 ] && grep -q "line 2" "$TMP/err.txt"
+[ $rc -eq 1 ] && grep -q "line 2" "$T/err.txt"
 # f32 against f32 is a usage error (exit 2); so is an unknown option
 set +e
-run --dtype f32 --input "$TMP/pairs.jsonl" 2> /dev/null; rc=$?
+run --dtype f32 --input "$T/pairs.jsonl" 2> /dev/null; rc=$?
 [ $rc -eq 2 ] || { echo "f32: rc $rc"; exit 1; }
 run --dtype int8 --bogus 2> /dev/null; rc=$?
 [ $rc -eq 2 ] || { echo "bogus: rc $rc"; exit 1; }

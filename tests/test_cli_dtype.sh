@@ -6,13 +6,7 @@
 # (|a-b| / max(1,|b|): bf16 1e-2, int8 3e-2), the per-query ranking close
 # (mean Kendall tau >= 0.9 over the demo's queries), and f32 still exact.
 set -euo pipefail
-CLI=${RT5_CLI:?RT5_CLI must point at the rankt5 binary}
-SRC=${RT5_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-SHARED=${RT5_SHARED_DIR:-$SRC/../shared}
-SPM=${RANKT5_T5_SPIECE:-$SHARED/tokenizer/t5-spiece.model}
-D=$SRC/tests/fixtures/demo
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh"
 [ -f "$SPM" ] || { echo "skipped: $SPM missing"; exit 0; }
 python3 - "$D/hf_scores.jsonl" "$T/in.jsonl" "$T/want.txt" <<'PY'
 import json, sys

@@ -4,10 +4,7 @@
 # conventions: gain = grade, discount log2(rank + 1), mean over queries in
 # both files unless --all-queries); bad qrels lines name file:line.
 set -euo pipefail
-CLI=${RT5_CLI:?RT5_CLI must point at the rankt5 binary}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
 
 cat > "$T/qrels" <<'Q'
 q1 0 d1 1
