@@ -38,7 +38,8 @@ import safetensors
 import safetensors.torch
 import torch
 import transformers
-from transformers import T5Config, T5EncoderModel
+
+from rankt5_reference import RankT5, t5_config  # tools/, beside this script
 
 SPEC = dict(d_model=64, d_kv=16, num_heads=4, d_ff=256, num_layers=3, vocab=320, num_buckets=32, max_distance=128)
 HIDDEN_OUTLIERS = [5, 41]
@@ -47,29 +48,12 @@ QUERIES, DOCS = 8, 16
 SEED = 11
 
 
-class RankT5(torch.nn.Module):
-    """The model card's reranker: T5 encoder, then Linear -> LayerNorm(1e-12) -> Linear."""
-
-    def __init__(self, config):
-        super().__init__()
-        self.model = T5EncoderModel(config)
-        d = config.d_model
-        self.first_transform = torch.nn.Linear(d, d)
-        self.layer_norm = torch.nn.LayerNorm(d, eps=1e-12)
-        self.linear = torch.nn.Linear(d, 1)
-
-    def forward(self, input_ids, attention_mask):
-        h = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return self.linear(self.layer_norm(self.first_transform(h[:, 0, :]))).squeeze(-1)
-
-
 def config():
     s = SPEC
-    return T5Config(vocab_size=s["vocab"], d_model=s["d_model"], d_kv=s["d_kv"], d_ff=s["d_ff"],
-                    num_layers=s["num_layers"], num_heads=s["num_heads"],
-                    relative_attention_num_buckets=s["num_buckets"], relative_attention_max_distance=s["max_distance"],
-                    feed_forward_proj="relu", layer_norm_epsilon=1e-6, dropout_rate=0.0, is_encoder_decoder=False,
-                    use_cache=False)
+    return t5_config(vocab_size=s["vocab"], d_model=s["d_model"], d_kv=s["d_kv"], d_ff=s["d_ff"],
+                     num_layers=s["num_layers"], num_heads=s["num_heads"],
+                     relative_attention_num_buckets=s["num_buckets"], relative_attention_max_distance=s["max_distance"],
+                     feed_forward_proj="relu", layer_norm_epsilon=1e-6)
 
 
 def build():
