@@ -16,7 +16,7 @@
 
 const int32_t rt5__chunk_rows[RT5__N_CHUNKS] = {1024, 512, 256, 128, 64, 32, 16, 8};
 
-static rt5_status make_attr(dnnl_primitive_attr_t *attr, rt5__epilogue epi, rt5__errmsg *err)
+rt5_status rt5__linear_make_attr(dnnl_primitive_attr_t *attr, rt5__epilogue epi, rt5__errmsg *err)
 {
     dnnl_post_ops_t ops = NULL;
     DNNL_TRY(dnnl_primitive_attr_create(attr), "attr create");
@@ -74,7 +74,7 @@ rt5_status rt5__gemm_plan_init_dtype(rt5__gemm_plan *plan, dnnl_engine_t engine,
     if (dtype != RT5_DTYPE_F32)
         return rt5__lowp_plan_init(plan, engine, err);
     dnnl_primitive_attr_t attr = NULL;
-    rt5_status st = make_attr(&attr, epi, err);
+    rt5_status st = rt5__linear_make_attr(&attr, epi, err);
     /* The largest chunk chooses the packed layout; the others must accept it
      * (they do for every f32 shape we measured; if not, load fails loudly). */
     for (int i = 0; st == RT5_OK && i < RT5__N_CHUNKS; i++)

@@ -114,6 +114,10 @@ rt5_status rt5__lowp_run(const rt5__linear *lin, rt5__linear_binding *b, dnnl_st
                              "oneDNN: %s failed (status %d)", what, (int)st_);            \
     } while (0)
 
+/* A primitive attribute with a user scratchpad and the epilogue as oneDNN
+ * post-ops (eltwise ReLU, or sum for the fused residual add). */
+rt5_status rt5__linear_make_attr(dnnl_primitive_attr_t *attr, rt5__epilogue epi, rt5__errmsg *err);
+
 /* Allocates lin->weights in lin->plan's packed layout and reorders into it a
  * plain (n, k) row-major weight w of element type t -- a (k, n) matrix in
  * "ba" order -- converting the elements on the way when the plan's type

@@ -60,25 +60,6 @@ static size_t src_elem(rt5_dtype dt)
     return dt == RT5_DTYPE_INT8 ? 1 : 2;
 }
 
-/* bf16 keeps the f32 post-ops; int8 rescales in rt5__dequant_row. */
-static rt5_status make_attr(dnnl_primitive_attr_t *attr, const rt5__gemm_plan *plan, rt5__errmsg *err)
-{
-    DNNL_TRY(dnnl_primitive_attr_create(attr), "attr create");
-    DNNL_TRY(dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user), "scratchpad mode");
-    if (plan->dtype == RT5_DTYPE_INT8 || plan->epilogue == RT5__EPI_NONE)
-        return RT5_OK;
-    dnnl_post_ops_t ops = NULL;
-    DNNL_TRY(dnnl_post_ops_create(&ops), "post-ops create");
-    dnnl_status_t st = plan->epilogue == RT5__EPI_RELU
-                           ? dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_relu, 0, 0)
-                           : dnnl_post_ops_append_sum(ops, 1.0f);
-    if (st == dnnl_success)
-        st = dnnl_primitive_attr_set_post_ops(*attr, ops);
-    dnnl_post_ops_destroy(ops);
-    DNNL_TRY(st, "post-ops setup");
-    return RT5_OK;
-}
-
 /* The primitive for chunk idx into *prim; bf16_dst: write bf16 instead of
  * the dtype's usual dst. The first one chooses the packed weight layout. */
 static rt5_status make_prim(rt5__gemm_plan *plan, int idx, dnnl_engine_t engine, dnnl_primitive_attr_t attr,
@@ -118,7 +99,9 @@ rt5_status rt5__lowp_plan_init(rt5__gemm_plan *plan, dnnl_engine_t engine, rt5__
         return rt5__fail(err, RT5_ERR_UNSUPPORTED, "compute dtype %s is not supported (f32, bf16 or int8)",
                          rt5_dtype_name(plan->dtype));
     dnnl_primitive_attr_t attr = NULL;
-    rt5_status st = make_attr(&attr, plan, err);
+    /* bf16 keeps the f32 post-ops; int8 rescales in rt5__dequant_row. */
+    rt5__epilogue epi = plan->dtype == RT5_DTYPE_INT8 ? RT5__EPI_NONE : plan->epilogue;
+    rt5_status st = rt5__linear_make_attr(&attr, epi, err);
     bool chain = plan->dtype == RT5_DTYPE_BF16 && plan->epilogue == RT5__EPI_RELU;
     for (int i = 0; st == RT5_OK && i < RT5__N_CHUNKS; i++) {
         st = make_prim(plan, i, engine, attr, false, &plan->prims[i], err);
