@@ -196,7 +196,10 @@ typedef enum rt5_dtype {
 RT5_API const char *rt5_dtype_name(rt5_dtype dtype);
 
 typedef struct rt5_model_params {
-    rt5_dtype compute_dtype;  /* default RT5_DTYPE_F32                      */
+    rt5_dtype compute_dtype;  /* default RT5_DTYPE_F32. A converted file
+                                 (rt5_model_save) computes in the dtype it
+                                 was converted to: F32 then means "as
+                                 stored"; another dtype is an error.      */
     const char *config_path;  /* optional config.json; NULL = use the one
                                  beside the checkpoint if there is one      */
     int verbose;              /* nonzero: print load steps to stderr       */
@@ -222,12 +225,43 @@ typedef struct rt5_model_info {
     uint64_t bytes_mapped;       /* bytes of the checkpoint mapping(s)     */
     double load_seconds;         /* wall time of rt5_model_load            */
     int32_t n_warnings;          /* e.g. unknown keys; see _warning()      */
+    int32_t converted;           /* 1: a file written by rt5_model_save    */
+    int32_t n_linears_in_place;  /* converted: block products whose stored
+                                    layout this CPU uses as is, straight
+                                    from the mapping (of 4 per layer)      */
 } rt5_model_info;
 
 RT5_API rt5_status rt5_model_get_info(const rt5_model *model, rt5_model_info *info);
 
 /* The i-th load warning (e.g. "unknown key 'foo' ignored"), borrowed. */
 RT5_API const char *rt5_model_warning(const rt5_model *model, int32_t i);
+
+/*
+ * Converted files. rt5_model_save writes a loaded model's weights as the
+ * forward pass uses them -- for bf16 the bf16 weights, for int8 the s8
+ * weights with their per-channel scales, smoothing factors and f32 outlier
+ * columns -- into one .safetensors file whose metadata names the scheme
+ * ("rankt5.format", "rankt5.dtype", "rankt5.scheme", "rankt5.config").
+ * rt5_model_load reads such a file without re-quantizing and computes in
+ * its dtype; scores equal those of the original checkpoint loaded with that
+ * compute dtype, bit for bit.
+ *
+ * Layout: by default the block products are stored in the blocked layout
+ * oneDNN picked on this CPU, so that loading on a CPU like it uses them in
+ * place from the mapping (no copy, nothing to pack: ready in well under a
+ * second, pages shared between processes). Another CPU reorders them once
+ * at load. portable = 1 stores torch's row-major (out, in) layout instead,
+ * which any CPU (and any safetensors reader) takes, at the cost of a
+ * reorder on every load.
+ */
+typedef struct rt5_save_params {
+    int portable; /* default 0: this CPU's packed layout; 1: row-major      */
+} rt5_save_params;
+
+RT5_API rt5_save_params rt5_save_default_params(void);
+/* Writes path atomically (a temporary file renamed into place); on failure
+ * nothing is left at path and rt5_model_last_error says why. */
+RT5_API rt5_status rt5_model_save(rt5_model *model, const char *path, const rt5_save_params *params);
 
 /* ------------------------------------------------------------------------ */
 /* Sequences and sessions                                                   */

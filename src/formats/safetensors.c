@@ -206,6 +206,8 @@ rt5_status rt5__safetensors_read_memory(rt5__tensor_set *set, const uint8_t *byt
 
 /* ------------------------------------------------------------- writing */
 
+#define WRITE_ALIGN 64
+
 static size_t tensor_bytes(const rt5__safetensors_tensor *t, bool *ok)
 {
     size_t n = rt5__elem_size(t->type);
@@ -214,14 +216,21 @@ static size_t tensor_bytes(const rt5__safetensors_tensor *t, bool *ok)
     return n;
 }
 
-/* Data order: larger elements first, so each tensor stays aligned. */
+/* Data order: first the tensors whose size is a multiple of WRITE_ALIGN
+ * bytes (so each of them starts WRITE_ALIGN-aligned: a reader can hand them
+ * to SIMD code or oneDNN in place), then the rest; within each group larger
+ * elements first, so every tensor stays aligned to its element size. */
 static size_t *write_order(const rt5__safetensors_tensor *t, size_t n)
 {
     size_t *order = malloc((n + 1) * sizeof *order), k = 0;
-    for (size_t esize = 8; order && esize >= 1; esize /= 2)
-        for (size_t i = 0; i < n; i++)
-            if (rt5__elem_size(t[i].type) == esize)
-                order[k++] = i;
+    for (int group = 0; order && group < 2; group++)
+        for (size_t esize = 8; esize >= 1; esize /= 2)
+            for (size_t i = 0; i < n; i++) {
+                bool ok = true;
+                bool aligned = tensor_bytes(&t[i], &ok) % WRITE_ALIGN == 0;
+                if (rt5__elem_size(t[i].type) == esize && aligned == (group == 0))
+                    order[k++] = i;
+            }
     return order;
 }
 
@@ -274,7 +283,9 @@ static bool write_all(FILE *f, const void *p, size_t n)
 static rt5_status write_body(FILE *f, const char *json, const rt5__safetensors_tensor *t,
                              const size_t *order, size_t n)
 {
-    size_t len = strlen(json), padded = (len + 7) & ~(size_t)7;
+    /* the data area starts WRITE_ALIGN-aligned in the file (the JSON may end
+     * in spaces; the reference library pads to 8 the same way) */
+    size_t len = strlen(json), padded = (len + 8 + WRITE_ALIGN - 1) / WRITE_ALIGN * WRITE_ALIGN - 8;
     uint8_t head[8];
     for (int i = 0; i < 8; i++)
         head[i] = (uint8_t)((uint64_t)padded >> (8 * i));

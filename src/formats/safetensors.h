@@ -21,9 +21,11 @@ typedef struct rt5__safetensors_tensor {
 } rt5__safetensors_tensor;
 
 /* Writes tensors (and optional metadata pairs) to path atomically: into
- * "<path>.tmp.<pid>", fsync'd, then renamed. Tensors are laid out largest
- * element size first so that every tensor is aligned to its element size
- * (the header is padded with spaces to a multiple of 8). */
+ * "<path>.tmp.<pid>", fsync'd, then renamed. The header is padded with
+ * spaces so that the data area starts at a multiple of 64 bytes; tensors
+ * whose size is a multiple of 64 bytes come first (each then starts
+ * 64-byte aligned), and within that order larger elements first, so every
+ * tensor is aligned at least to its element size. */
 rt5_status rt5__safetensors_write(const char *path, const rt5__safetensors_tensor *tensors,
                                   size_t n_tensors, const char *const *metadata_keys,
                                   const char *const *metadata_values, size_t n_metadata,

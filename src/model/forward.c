@@ -33,15 +33,14 @@
 #include "kernels/kernels.h"
 #include "model/attention.h"
 #include "model/buckets.h"
+#include "model/converted.h"
 #include "model/linear.h"
 #include "model/quantize.h"
 
-enum { PLAN_QKV, PLAN_O, PLAN_WI, PLAN_WO, N_PLANS };
-
 struct rt5__compute {
     dnnl_engine_t engine;
-    rt5__gemm_plan plans[N_PLANS];
-    rt5__linear *lin; /* (n_layers, N_PLANS) */
+    rt5__gemm_plan plans[RT5__N_PLANS];
+    rt5__linear *lin; /* (n_layers, RT5__N_PLANS) */
     const rt5__kernels *kernels;
     size_t packed_bytes, released_bytes;
 };
@@ -51,7 +50,7 @@ struct rt5__workspace {
     const rt5__compute *c;
     int32_t max_tokens, max_length, n_threads;
     dnnl_stream_t stream;
-    rt5__linear_binding bind[N_PLANS];
+    rt5__linear_binding bind[RT5__N_PLANS];
     float *h, *x, *qkv, *attn, *ffn, *ffn_gated, *bias_tab, *attn_scratch;
     double *head_tmp; /* (d_model) */
     int32_t *seq_off;
@@ -84,7 +83,7 @@ static rt5_status pack_block(rt5_model *model, int32_t layer, dnnl_stream_t stre
     rt5__compute *c = model->compute;
     const rt5__t5_config *cfg = &model->config;
     const rt5__block_weights *bw = &model->weights.blocks[layer];
-    rt5__linear *lin = c->lin + (size_t)layer * N_PLANS;
+    rt5__linear *lin = c->lin + (size_t)layer * RT5__N_PLANS;
     int32_t inner = cfg->n_heads * cfg->d_kv;
     const float *qkv[3] = {bw->q, bw->k, bw->v};
     int32_t qkv_rows[3] = {inner, inner, inner};
@@ -93,19 +92,19 @@ static rt5_status pack_block(rt5_model *model, int32_t layer, dnnl_stream_t stre
     rt5__errmsg *err = &model->err;
     rt5_status st = RT5_OK;
     if (model->compute_dtype == RT5_DTYPE_INT8) /* outlier channels: quantize.c */
-        st = rt5__int8_block_smoothing(model, layer, &lin[PLAN_QKV], &lin[PLAN_O], &lin[PLAN_WI], &lin[PLAN_WO], err);
+        st = rt5__int8_block_smoothing(model, layer, &lin[RT5__PLAN_QKV], &lin[RT5__PLAN_O], &lin[RT5__PLAN_WI], &lin[RT5__PLAN_WO], err);
     if (st == RT5_OK)
-        st = rt5__linear_pack(&lin[PLAN_QKV], &c->plans[PLAN_QKV], c->engine, stream, qkv, qkv_rows, 3, err);
+        st = rt5__linear_pack(&lin[RT5__PLAN_QKV], &c->plans[RT5__PLAN_QKV], c->engine, stream, qkv, qkv_rows, 3, err);
     if (st == RT5_OK)
-        st = rt5__linear_pack(&lin[PLAN_O], &c->plans[PLAN_O], c->engine, stream, &bw->o, &cfg->d_model, 1, err);
+        st = rt5__linear_pack(&lin[RT5__PLAN_O], &c->plans[RT5__PLAN_O], c->engine, stream, &bw->o, &cfg->d_model, 1, err);
     if (st == RT5_OK)
-        st = rt5__linear_pack(&lin[PLAN_WI], &c->plans[PLAN_WI], c->engine, stream, wi, wi_rows,
+        st = rt5__linear_pack(&lin[RT5__PLAN_WI], &c->plans[RT5__PLAN_WI], c->engine, stream, wi, wi_rows,
                               cfg->gated_gelu ? 2 : 1, err);
     if (st == RT5_OK)
-        st = rt5__linear_pack(&lin[PLAN_WO], &c->plans[PLAN_WO], c->engine, stream, &bw->wo, &cfg->d_model, 1, err);
+        st = rt5__linear_pack(&lin[RT5__PLAN_WO], &c->plans[RT5__PLAN_WO], c->engine, stream, &bw->wo, &cfg->d_model, 1, err);
     if (st != RT5_OK)
         return st;
-    for (int p = 0; p < N_PLANS; p++)
+    for (int p = 0; p < RT5__N_PLANS; p++)
         c->packed_bytes += lin[p].packed_bytes;
     size_t dd = sizeof(float) * (size_t)cfg->d_model;
     for (int i = 0; i < 3; i++)
@@ -135,6 +134,62 @@ static rt5_status check_config(const rt5_model *model)
     return RT5_OK;
 }
 
+void rt5__plan_shape(const rt5__t5_config *cfg, int plan, int32_t *k, int32_t *n)
+{
+    int32_t inner = cfg->n_heads * cfg->d_kv, ff = cfg->gated_gelu ? 2 * cfg->d_ff : cfg->d_ff;
+    switch (plan) {
+    case RT5__PLAN_QKV: *k = cfg->d_model, *n = 3 * inner; break;
+    case RT5__PLAN_O: *k = inner, *n = cfg->d_model; break;
+    case RT5__PLAN_WI: *k = cfg->d_model, *n = ff; break;
+    default: *k = cfg->d_ff, *n = cfg->d_model; break;
+    }
+}
+
+/* The epilogue fused into product plan: the residual adds of o and wo, and
+ * the ReLU of a ReLU FFN's wi. */
+static rt5__epilogue plan_epilogue(const rt5__t5_config *cfg, int plan)
+{
+    if (plan == RT5__PLAN_O || plan == RT5__PLAN_WO)
+        return RT5__EPI_ACCUMULATE;
+    return plan == RT5__PLAN_WI && !cfg->gated_gelu ? RT5__EPI_RELU : RT5__EPI_NONE;
+}
+
+/* The compute dtype of each product: the model's, or what a converted file
+ * stores. */
+static rt5_dtype plan_dtype(const rt5_model *model, int plan)
+{
+    return model->converted ? model->converted->plan_dtype[plan] : model->compute_dtype;
+}
+
+static rt5_status init_plans(rt5_model *model)
+{
+    rt5__compute *c = model->compute;
+    rt5_status st = RT5_OK;
+    for (int p = 0; p < RT5__N_PLANS && st == RT5_OK; p++) {
+        int32_t k, n;
+        rt5__plan_shape(&model->config, p, &k, &n);
+        st = rt5__gemm_plan_init_dtype(&c->plans[p], c->engine, k, n, plan_epilogue(&model->config, p),
+                                       plan_dtype(model, p), &model->err);
+    }
+    return st;
+}
+
+/* A converted file's products of one block, in place or reordered. */
+static rt5_status adopt_block(rt5_model *model, int32_t layer, dnnl_stream_t stream)
+{
+    rt5__compute *c = model->compute;
+    rt5__linear *lin = c->lin + (size_t)layer * RT5__N_PLANS;
+    for (int p = 0; p < RT5__N_PLANS; p++) {
+        bool in_place = false;
+        rt5_status st = rt5__converted_adopt(model, layer, p, &lin[p], &c->plans[p], c->engine, stream, &in_place);
+        if (st != RT5_OK)
+            return st;
+        if (!in_place)
+            c->packed_bytes += lin[p].packed_bytes;
+    }
+    return RT5_OK;
+}
+
 rt5_status rt5__forward_prepare(rt5_model *model)
 {
     rt5_status st = check_config(model);
@@ -146,33 +201,25 @@ rt5_status rt5__forward_prepare(rt5_model *model)
     model->compute = c;
     c->kernels = rt5__kernels_get();
     const rt5__t5_config *cfg = &model->config;
-    int32_t inner = cfg->n_heads * cfg->d_kv;
-    c->lin = calloc((size_t)cfg->n_layers * N_PLANS, sizeof *c->lin);
+    c->lin = calloc((size_t)cfg->n_layers * RT5__N_PLANS, sizeof *c->lin);
     if (!c->lin)
         return rt5__fail(&model->err, RT5_ERR_OUT_OF_MEMORY, "forward: out of memory");
     if (dnnl_engine_create(&c->engine, dnnl_cpu, 0) != dnnl_success)
         return rt5__fail(&model->err, RT5_ERR_INTERNAL, "oneDNN: no CPU engine");
-    rt5_dtype dt = model->compute_dtype; /* linear.c / linear_lowp.c */
-    st = rt5__gemm_plan_init_dtype(&c->plans[PLAN_QKV], c->engine, cfg->d_model, 3 * inner, RT5__EPI_NONE, dt,
-                                   &model->err);
-    if (st == RT5_OK)
-        st = rt5__gemm_plan_init_dtype(&c->plans[PLAN_O], c->engine, inner, cfg->d_model, RT5__EPI_ACCUMULATE, dt,
-                                       &model->err);
-    if (st == RT5_OK)
-        st = rt5__gemm_plan_init_dtype(&c->plans[PLAN_WI], c->engine, cfg->d_model,
-                                       cfg->gated_gelu ? 2 * cfg->d_ff : cfg->d_ff,
-                                       cfg->gated_gelu ? RT5__EPI_NONE : RT5__EPI_RELU, dt, &model->err);
-    if (st == RT5_OK)
-        st = rt5__gemm_plan_init_dtype(&c->plans[PLAN_WO], c->engine, cfg->d_ff, cfg->d_model, RT5__EPI_ACCUMULATE,
-                                       dt, &model->err);
+    st = init_plans(model); /* linear.c / linear_lowp.c */
     dnnl_stream_t stream = NULL;
     if (st == RT5_OK && dnnl_stream_create(&stream, c->engine, dnnl_stream_default_flags) != dnnl_success)
         st = rt5__fail(&model->err, RT5_ERR_INTERNAL, "oneDNN: no stream");
     for (int32_t l = 0; st == RT5_OK && l < cfg->n_layers; l++)
-        st = pack_block(model, l, stream);
+        st = model->converted ? adopt_block(model, l, stream) : pack_block(model, l, stream);
     if (stream)
         dnnl_stream_destroy(stream);
     return st;
+}
+
+const rt5__linear *rt5__forward_linear(const rt5_model *model, int32_t layer, int plan)
+{
+    return &model->compute->lin[(size_t)layer * RT5__N_PLANS + (size_t)plan];
 }
 
 void rt5__forward_release(rt5_model *model)
@@ -181,10 +228,10 @@ void rt5__forward_release(rt5_model *model)
     if (!c)
         return;
     if (c->lin)
-        for (size_t i = 0; i < (size_t)model->config.n_layers * N_PLANS; i++)
+        for (size_t i = 0; i < (size_t)model->config.n_layers * RT5__N_PLANS; i++)
             rt5__linear_destroy(&c->lin[i]);
     free(c->lin);
-    for (int p = 0; p < N_PLANS; p++)
+    for (int p = 0; p < RT5__N_PLANS; p++)
         rt5__gemm_plan_destroy(&c->plans[p]);
     if (c->engine)
         dnnl_engine_destroy(c->engine);
@@ -235,7 +282,7 @@ static rt5_status bind_all(rt5__workspace *ws, void *scratchpad, rt5__errmsg *er
 {
     if (dnnl_stream_create(&ws->stream, ws->c->engine, dnnl_stream_default_flags) != dnnl_success)
         return rt5__fail(err, RT5_ERR_INTERNAL, "oneDNN: no stream");
-    for (int p = 0; p < N_PLANS; p++) {
+    for (int p = 0; p < RT5__N_PLANS; p++) {
         rt5_status st = rt5__linear_bind(&ws->bind[p], &ws->c->plans[p], ws->c->engine, scratchpad, err);
         if (st != RT5_OK)
             return st;
@@ -267,7 +314,7 @@ rt5_status rt5__workspace_create(const rt5_model *model, int32_t max_tokens, int
     size_t rows = (size_t)rt5__round_rows(max_tokens), slab = RT5_MIN(rows, (size_t)RT5__MAX_CHUNK);
     size_t d = (size_t)cfg->d_model, inner = (size_t)cfg->n_heads * cfg->d_kv, ff = (size_t)cfg->d_ff;
     size_t scratch_bytes = 0;
-    for (int p = 0; p < N_PLANS; p++)
+    for (int p = 0; p < RT5__N_PLANS; p++)
         scratch_bytes = RT5_MAX(scratch_bytes, c->plans[p].scratch_bytes);
     arena_plan a = {0};
     size_t o_h = reserve(&a, rows * d), o_x = reserve(&a, rows * d), o_qkv = reserve(&a, rows * 3 * inner);
@@ -310,7 +357,7 @@ void rt5__workspace_free(rt5__workspace *ws)
 {
     if (!ws)
         return;
-    for (int p = 0; p < N_PLANS; p++)
+    for (int p = 0; p < RT5__N_PLANS; p++)
         rt5__linear_unbind(&ws->bind[p]);
     if (ws->stream)
         dnnl_stream_destroy(ws->stream);
@@ -331,7 +378,7 @@ const rt5__profile *rt5__workspace_profile(const rt5__workspace *ws)
 double rt5__workspace_convert_seconds(const rt5__workspace *ws)
 {
     double s = 0;
-    for (int p = 0; p < N_PLANS; p++)
+    for (int p = 0; p < RT5__N_PLANS; p++)
         s += ws->bind[p].convert_seconds;
     return s;
 }
@@ -406,11 +453,11 @@ static rt5_status feed_forward(rt5__workspace *ws, const rt5__linear *lin, const
     for (int32_t r0 = 0; r0 < t && st == RT5_OK; r0 += RT5__MAX_CHUNK) {
         int32_t rows = RT5_MIN(RT5__MAX_CHUNK, t - r0);
         if (!cfg->gated_gelu) { /* one call: bf16/int8 keep the inner activations in their own form */
-            TIMED(gemm, st = rt5__linear_run_ffn(&lin[PLAN_WI], &ws->bind[PLAN_WI], &lin[PLAN_WO], &ws->bind[PLAN_WO],
+            TIMED(gemm, st = rt5__linear_run_ffn(&lin[RT5__PLAN_WI], &ws->bind[RT5__PLAN_WI], &lin[RT5__PLAN_WO], &ws->bind[RT5__PLAN_WO],
                                                  ws->stream, in + r0 * d, ws->ffn, acc + r0 * d, rows));
             continue;
         }
-        TIMED(gemm, st = rt5__linear_run(&lin[PLAN_WI], &ws->bind[PLAN_WI], ws->stream, in + r0 * d, ws->ffn, rows));
+        TIMED(gemm, st = rt5__linear_run(&lin[RT5__PLAN_WI], &ws->bind[RT5__PLAN_WI], ws->stream, in + r0 * d, ws->ffn, rows));
         const float *act = ws->ffn;
         if (st == RT5_OK && cfg->gated_gelu) {
             const rt5__kernels *k = ws->c->kernels;
@@ -421,7 +468,7 @@ static rt5_status feed_forward(rt5__workspace *ws, const rt5__linear *lin, const
             act = ws->ffn_gated;
         }
         if (st == RT5_OK)
-            TIMED(gemm, st = rt5__linear_run(&lin[PLAN_WO], &ws->bind[PLAN_WO], ws->stream, act, acc + r0 * d, rows));
+            TIMED(gemm, st = rt5__linear_run(&lin[RT5__PLAN_WO], &ws->bind[RT5__PLAN_WO], ws->stream, act, acc + r0 * d, rows));
     }
     return st;
 }
@@ -433,10 +480,10 @@ static rt5_status self_attention(rt5__workspace *ws, int32_t layer, int32_t t, s
                                  bool first_row_only)
 {
     const rt5__t5_config *cfg = &ws->model->config;
-    const rt5__linear *lin = ws->c->lin + (size_t)layer * N_PLANS;
+    const rt5__linear *lin = ws->c->lin + (size_t)layer * RT5__N_PLANS;
     rt5_status st;
     TIMED(norm, rms_rows(ws, ws->x, ws->h, ws->model->weights.blocks[layer].ln_attn, t));
-    TIMED(gemm, st = rt5__linear_run(&lin[PLAN_QKV], &ws->bind[PLAN_QKV], ws->stream, ws->x, ws->qkv, t));
+    TIMED(gemm, st = rt5__linear_run(&lin[RT5__PLAN_QKV], &ws->bind[RT5__PLAN_QKV], ws->stream, ws->x, ws->qkv, t));
     if (st != RT5_OK)
         return st;
     rt5__attention_args args = {
@@ -450,11 +497,11 @@ static rt5_status self_attention(rt5__workspace *ws, int32_t layer, int32_t t, s
 static rt5_status block(rt5__workspace *ws, int32_t layer, int32_t t, size_t n)
 {
     const rt5__block_weights *bw = &ws->model->weights.blocks[layer];
-    const rt5__linear *lin = ws->c->lin + (size_t)layer * N_PLANS;
+    const rt5__linear *lin = ws->c->lin + (size_t)layer * RT5__N_PLANS;
     rt5_status st = self_attention(ws, layer, t, n, false);
     if (st != RT5_OK)
         return st;
-    TIMED(gemm, st = rt5__linear_run(&lin[PLAN_O], &ws->bind[PLAN_O], ws->stream, ws->attn, ws->h, t));
+    TIMED(gemm, st = rt5__linear_run(&lin[RT5__PLAN_O], &ws->bind[RT5__PLAN_O], ws->stream, ws->attn, ws->h, t));
     if (st != RT5_OK)
         return st;
     TIMED(norm, rms_rows(ws, ws->x, ws->h, bw->ln_ff, t));
@@ -470,7 +517,7 @@ static rt5_status last_block(rt5__workspace *ws, int32_t layer, int32_t t, size_
     const rt5_model *m = ws->model;
     const rt5__t5_config *cfg = &m->config;
     const rt5__block_weights *bw = &m->weights.blocks[layer];
-    const rt5__linear *lin = ws->c->lin + (size_t)layer * N_PLANS;
+    const rt5__linear *lin = ws->c->lin + (size_t)layer * RT5__N_PLANS;
     size_t d = (size_t)cfg->d_model;
     int32_t rows = (int32_t)n;
     rt5_status st = self_attention(ws, layer, t, n, true);
@@ -484,7 +531,7 @@ static rt5_status last_block(rt5__workspace *ws, int32_t layer, int32_t t, size_
     memset(ws->attn + (size_t)rows * cfg->n_heads * cfg->d_kv, 0,
            (size_t)(padded - rows) * cfg->n_heads * cfg->d_kv * sizeof(float));
     ws->prof.other += rt5__now_seconds() - t0;
-    TIMED(gemm, st = rt5__linear_run(&lin[PLAN_O], &ws->bind[PLAN_O], ws->stream, ws->attn, ws->x, rows));
+    TIMED(gemm, st = rt5__linear_run(&lin[RT5__PLAN_O], &ws->bind[RT5__PLAN_O], ws->stream, ws->attn, ws->x, rows));
     if (st != RT5_OK)
         return st;
     TIMED(norm, rms_rows(ws, ws->h, ws->x, bw->ln_ff, rows));

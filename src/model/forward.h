@@ -14,7 +14,18 @@
 #define RT5_MODEL_FORWARD_H
 
 #include "core/common.h"
+#include "model/linear.h"
 #include "model/model.h"
+
+/* The four products of a block, in the order the compute state keeps them. */
+enum { RT5__PLAN_QKV, RT5__PLAN_O, RT5__PLAN_WI, RT5__PLAN_WO, RT5__N_PLANS };
+
+/* In features k and out features n of product plan (q/k/v stacked, and
+ * wi_0/wi_1 stacked for gated-GELU). */
+void rt5__plan_shape(const rt5__t5_config *cfg, int plan, int32_t *k, int32_t *n);
+
+/* A prepared model's product plan of block layer (for rt5_model_save). */
+const rt5__linear *rt5__forward_linear(const rt5_model *model, int32_t layer, int plan);
 
 typedef struct rt5__workspace rt5__workspace;
 

@@ -11,6 +11,8 @@
  */
 #include "model/linear.h"
 
+#include <oneapi/dnnl/dnnl_debug.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,26 +100,31 @@ void rt5__gemm_plan_destroy(rt5__gemm_plan *plan)
     memset(plan->prims_bf16_dst, 0, sizeof plan->prims_bf16_dst);
 }
 
-rt5_status rt5__linear_pack_plain(rt5__linear *lin, const void *w, dnnl_data_type_t t, dnnl_engine_t engine,
-                                  dnnl_stream_t stream, rt5__errmsg *err)
+/* Allocates lin->weights in the plan's packed layout and reorders into it
+ * the weights w, stored in layout user_md. */
+static rt5_status reorder_in(rt5__linear *lin, const dnnl_memory_desc_t *user_md, const void *w, dnnl_engine_t engine,
+                             dnnl_stream_t stream, rt5__errmsg *err)
 {
     const rt5__gemm_plan *plan = lin->plan;
-    dnnl_memory_desc_t user_md;
-    dnnl_dims_t wd = {plan->k, plan->n};
-    DNNL_TRY(dnnl_memory_desc_init_by_tag(&user_md, 2, wd, t, dnnl_ba), "user weights md");
     DNNL_TRY(dnnl_memory_create(&lin->weights, &plan->weights_md, engine, DNNL_MEMORY_ALLOCATE),
              "packed weights");
+    return rt5__linear_reorder(user_md, w, &plan->weights_md, lin->weights, engine, stream, err);
+}
+
+rt5_status rt5__linear_reorder(const dnnl_memory_desc_t *from_md, const void *from, const dnnl_memory_desc_t *to_md,
+                               dnnl_memory_t to, dnnl_engine_t engine, dnnl_stream_t stream, rt5__errmsg *err)
+{
     dnnl_memory_t user;
-    DNNL_TRY(dnnl_memory_create(&user, &user_md, engine, (void *)w), "user weights memory");
+    DNNL_TRY(dnnl_memory_create(&user, from_md, engine, (void *)from), "user weights memory");
     dnnl_primitive_desc_t rpd;
-    dnnl_status_t st = dnnl_reorder_primitive_desc_create(&rpd, &user_md, engine, &plan->weights_md, engine, NULL);
+    dnnl_status_t st = dnnl_reorder_primitive_desc_create(&rpd, from_md, engine, to_md, engine, NULL);
     dnnl_primitive_t r = NULL;
     if (st == dnnl_success) {
         st = dnnl_primitive_create(&r, rpd);
         dnnl_primitive_desc_destroy(rpd);
     }
     if (st == dnnl_success) {
-        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, lin->weights}};
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, to}};
         st = dnnl_primitive_execute(r, stream, 2, args);
         if (st == dnnl_success)
             st = dnnl_stream_wait(stream);
@@ -125,7 +132,64 @@ rt5_status rt5__linear_pack_plain(rt5__linear *lin, const void *w, dnnl_data_typ
     if (r)
         dnnl_primitive_destroy(r);
     dnnl_memory_destroy(user);
-    DNNL_TRY(st, "weight packing reorder");
+    DNNL_TRY(st, "weight layout reorder");
+    return RT5_OK;
+}
+
+rt5_status rt5__linear_pack_plain(rt5__linear *lin, const void *w, dnnl_data_type_t t, dnnl_engine_t engine,
+                                  dnnl_stream_t stream, rt5__errmsg *err)
+{
+    dnnl_memory_desc_t user_md;
+    dnnl_dims_t wd = {lin->plan->k, lin->plan->n};
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&user_md, 2, wd, t, dnnl_ba), "user weights md");
+    return reorder_in(lin, &user_md, w, engine, stream, err);
+}
+
+/* ------------------------------------------------------------ stored layouts */
+
+rt5_status rt5__linear_layout_name(const dnnl_memory_desc_t *md, const char **name, rt5__errmsg *err)
+{
+    for (int t = dnnl_format_tag_undef + 1; t < dnnl_format_tag_last; t++) {
+        dnnl_memory_desc_t probe;
+        if (dnnl_memory_desc_init_by_tag(&probe, md->ndims, md->dims, md->data_type, (dnnl_format_tag_t)t) ==
+                dnnl_success &&
+            dnnl_memory_desc_equal(&probe, md)) {
+            *name = dnnl_fmt_tag2str((dnnl_format_tag_t)t);
+            return RT5_OK;
+        }
+    }
+    return rt5__fail(err, RT5_ERR_UNSUPPORTED, "oneDNN chose a weight layout that no format tag names; "
+                     "save with the portable layout instead");
+}
+
+rt5_status rt5__linear_layout_md(const char *name, int32_t k, int32_t n, dnnl_data_type_t t, dnnl_memory_desc_t *md,
+                                 rt5__errmsg *err)
+{
+    dnnl_dims_t dims = {k, n};
+    for (int tag = dnnl_format_tag_undef + 1; tag < dnnl_format_tag_last; tag++) {
+        const char *s = dnnl_fmt_tag2str((dnnl_format_tag_t)tag);
+        /* "any" and the "undef"/"last" names describe no stored bytes */
+        if (!s || strcmp(s, name) != 0 || tag == dnnl_format_tag_any)
+            continue;
+        if (dnnl_memory_desc_init_by_tag(md, 2, dims, t, (dnnl_format_tag_t)tag) == dnnl_success)
+            return RT5_OK;
+        break;
+    }
+    return rt5__fail(err, RT5_ERR_FORMAT, "weight layout '%s' is not a 2-D oneDNN format tag this build knows",
+                     name);
+}
+
+rt5_status rt5__linear_adopt(rt5__linear *lin, const rt5__gemm_plan *plan, const dnnl_memory_desc_t *md,
+                             const void *data, dnnl_engine_t engine, dnnl_stream_t stream, bool *in_place,
+                             rt5__errmsg *err)
+{
+    lin->plan = plan;
+    lin->packed_bytes = dnnl_memory_desc_get_size(&plan->weights_md);
+    *in_place = dnnl_memory_desc_equal(md, &plan->weights_md) && ((uintptr_t)data & 63) == 0;
+    if (!*in_place)
+        return reorder_in(lin, md, data, engine, stream, err);
+    /* oneDNN only reads a matmul's weights, so the read-only mapping serves */
+    DNNL_TRY(dnnl_memory_create(&lin->weights, &plan->weights_md, engine, (void *)data), "stored weights memory");
     return RT5_OK;
 }
 

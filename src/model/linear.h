@@ -59,6 +59,9 @@ typedef struct rt5__linear {
                               and added in f32: y += x[:, idx] . w^T        */
     int32_t *outlier_idx;  /* (n_outliers)                                  */
     float *outlier_w;      /* (n_outliers, n) their f32 weight columns      */
+    bool borrowed;         /* the INT8 arrays above point into a converted
+                              file's mapping (rt5__linear_adopt's caller)
+                              and are not freed                             */
 } rt5__linear;
 
 #define RT5__MAX_OUTLIERS 64
@@ -124,6 +127,30 @@ rt5_status rt5__linear_make_attr(dnnl_primitive_attr_t *attr, rt5__epilogue epi,
  * differs (f32 -> bf16). Used by every compute dtype. */
 rt5_status rt5__linear_pack_plain(rt5__linear *lin, const void *w, dnnl_data_type_t t, dnnl_engine_t engine,
                                   dnnl_stream_t stream, rt5__errmsg *err);
+
+/* Reorders weights stored in layout from_md at from into the memory `to`
+ * (layout to_md). */
+rt5_status rt5__linear_reorder(const dnnl_memory_desc_t *from_md, const void *from, const dnnl_memory_desc_t *to_md,
+                               dnnl_memory_t to, dnnl_engine_t engine, dnnl_stream_t stream, rt5__errmsg *err);
+
+/*
+ * Stored layouts (converted files): a layout is named by its oneDNN format
+ * tag ("ba" = torch's row-major (n, k); "BA16a64b4a" = a blocked layout the
+ * int8 products use on AVX-512 machines), which oneDNN itself turns back
+ * into a memory descriptor -- a file never supplies strides or offsets.
+ */
+/* The tag name of a (k, n) weight layout md (RT5_ERR_UNSUPPORTED if none). */
+rt5_status rt5__linear_layout_name(const dnnl_memory_desc_t *md, const char **name, rt5__errmsg *err);
+/* The (k, n) descriptor of element type t in the layout called name. */
+rt5_status rt5__linear_layout_md(const char *name, int32_t k, int32_t n, dnnl_data_type_t t, dnnl_memory_desc_t *md,
+                                 rt5__errmsg *err);
+/* Binds weights stored in layout md at data (dnnl_memory_desc_get_size(md)
+ * bytes) to lin: used in place when md is the plan's layout and data is
+ * 64-byte aligned (*in_place = true), else reordered into an owned packed
+ * copy. The INT8 arrays are the caller's to set. */
+rt5_status rt5__linear_adopt(rt5__linear *lin, const rt5__gemm_plan *plan, const dnnl_memory_desc_t *md,
+                             const void *data, dnnl_engine_t engine, dnnl_stream_t stream, bool *in_place,
+                             rt5__errmsg *err);
 
 /* Packs W given as n_parts row blocks of a torch (n, k) weight -- parts[i]
  * is (rows[i], k) row-major and sum(rows) == plan->n -- so q, k and v (or

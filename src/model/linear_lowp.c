@@ -167,6 +167,9 @@ rt5_status rt5__lowp_pack(rt5__linear *lin, dnnl_engine_t engine, dnnl_stream_t 
 
 void rt5__lowp_destroy(rt5__linear *lin)
 {
+    if (lin->borrowed) /* pointers into a converted file's mapping */
+        lin->w_scale = NULL, lin->w_colsum = NULL, lin->inv_smooth = NULL, lin->outlier_idx = NULL,
+        lin->outlier_w = NULL;
     free(lin->w_scale);
     free(lin->w_colsum);
     free(lin->inv_smooth);

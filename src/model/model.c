@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "model/converted.h"
 #include "model/weights.h"
 
 RT5_API const char *rt5_dtype_name(rt5_dtype dtype)
@@ -83,9 +84,12 @@ static rt5_status load_steps(rt5_model *m, const char *path, const rt5_model_par
         fprintf(stderr, "rankt5: opening %s\n", path);
     rt5_status st = rt5__tensor_set_open(path, &m->tensors, &m->err);
     const char *prefix = "";
-    if (st == RT5_OK)
+    bool converted = st == RT5_OK && rt5__converted_detect(m->tensors);
+    if (st == RT5_OK && converted) /* rt5_model_save's files: config in the metadata */
+        st = rt5__converted_open(m, params->compute_dtype);
+    else if (st == RT5_OK)
         st = rt5__t5_key_prefix(m->tensors, &prefix, &m->err);
-    if (st == RT5_OK)
+    if (st == RT5_OK && !converted)
         st = load_config(m, path, params, prefix);
     if (st == RT5_OK && params->verbose)
         log_config(m);
@@ -148,6 +152,7 @@ RT5_API void rt5_model_free(rt5_model *model)
         free(model->warnings[i]);
     free(model->warnings);
     free(model->weights.blocks);
+    rt5__converted_free(model->converted);
     rt5__tensor_set_free(model->tensors);
     free(model);
 }
@@ -171,7 +176,8 @@ RT5_API rt5_status rt5_model_get_info(const rt5_model *model, rt5_model_info *in
         .layer_norm_epsilon = c->eps, .file_dtype = model->file_dtype,
         .compute_dtype = model->compute_dtype, .n_params = model->n_params,
         .bytes_mapped = model->tensors->bytes_mapped, .load_seconds = model->load_seconds,
-        .n_warnings = model->n_warnings,
+        .n_warnings = model->n_warnings, .converted = model->converted != NULL,
+        .n_linears_in_place = model->converted ? model->converted->n_in_place : 0,
     };
     return RT5_OK;
 }

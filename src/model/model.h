@@ -56,6 +56,10 @@ typedef struct rt5__model_weights {
  * created by rt5__forward_prepare and freed by rt5__forward_release. */
 typedef struct rt5__compute rt5__compute;
 
+/* What a converted file (converted.c) stores beyond the plain tensors: the
+ * block products as the forward pass uses them. NULL for checkpoints. */
+typedef struct rt5__converted rt5__converted;
+
 struct rt5_model {
     rt5__errmsg err;
     rt5__tensor_set *tensors;  /* the mapped checkpoint                    */
@@ -70,6 +74,7 @@ struct rt5_model {
     uint64_t n_params;
     double load_seconds;
     rt5__compute *compute;
+    rt5__converted *converted;
 };
 
 /* Implemented by the forward pass: pack weights for model->compute_dtype

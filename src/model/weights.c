@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/converted.h"
 #include "model/weights.h"
 
 #define MAX_UNKNOWN_WARNINGS 32
@@ -25,8 +26,7 @@ typedef struct binder {
     size_t n_counted;
 } binder;
 
-static rt5_status add_warning(rt5_model *m, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+#define add_warning rt5__model_add_warning
 
 /* ------------------------------------------------------------- conversion */
 
@@ -205,6 +205,8 @@ static rt5_status bind_block(binder *b, int32_t i, rt5__block_weights *w)
     snprintf(k[7], sizeof k[7], "encoder.block.%d.%s.%s.weight", i, dense, c->gated_gelu ? "wi_0" : "wi");
     snprintf(k[8], sizeof k[8], "encoder.block.%d.%s.wi_1.weight", i, dense);
     rt5_status st;
+    if (b->model->converted) /* the products are stored apart: converted.c */
+        return (st = VEC(k[0], d, &w->ln_attn)) ? st : VEC(k[5], d, &w->ln_ff);
     if ((st = VEC(k[0], d, &w->ln_attn)) || (st = MAT(k[1], inner, d, &w->q)) ||
         (st = MAT(k[2], inner, d, &w->k)) || (st = MAT(k[3], inner, d, &w->v)) ||
         (st = MAT(k[4], d, inner, &w->o)) || (st = VEC(k[5], d, &w->ln_ff)) ||
@@ -259,7 +261,7 @@ static rt5_status bind_head(binder *b)
     return bind_key(b, true, "linear.bias", 1, 1, 0, &w->head_b2);
 }
 
-static rt5_status add_warning(rt5_model *m, const char *fmt, ...)
+rt5_status rt5__model_add_warning(rt5_model *m, const char *fmt, ...)
 {
     char text[512];
     va_list ap;
@@ -338,7 +340,10 @@ rt5_status rt5__model_bind_weights(rt5_model *model, const char *prefix)
             embed = rt5__t5_find(model->tensors, prefix, key, sizeof key,
                                  "encoder.embed_tokens.weight");
         model->file_dtype = file_dtype_of(embed);
-        st = warn_unused(&b);
+        if (model->converted)
+            st = rt5__converted_bind(model, b.used);
+        if (st == RT5_OK)
+            st = warn_unused(&b);
     }
     free(b.used);
     free(b.counted);

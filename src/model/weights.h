@@ -36,6 +36,9 @@ rt5_status rt5__t5_config_apply_json(const char *path, rt5__t5_config *cfg, rt5_
  * buffers), sets n_params and file_dtype, and warns about unused keys. */
 rt5_status rt5__model_bind_weights(rt5_model *model, const char *prefix);
 
+/* Appends a load warning (rt5_model_warning). */
+rt5_status rt5__model_add_warning(rt5_model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Everything rt5_model_load does except rt5__forward_prepare: open, infer,
  * bind. For tests of the binding alone. On failure *out carries the error
  * (unless memory ran out); free it with rt5_model_free either way. */

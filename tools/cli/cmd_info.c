@@ -103,6 +103,10 @@ static void print_text(const char *path, const rt5_model *model, const rt5_model
     printf("parameters       %s (%.2f M)\n", params, (double)in->n_params / 1e6);
     printf("file dtype       %s\n", rt5_dtype_name(in->file_dtype));
     printf("compute dtype    %s\n", rt5_dtype_name(in->compute_dtype));
+    if (in->converted)
+        printf("converted file   yes: %d of %d block products used in place from the file%s\n",
+               in->n_linears_in_place, 4 * in->n_layers,
+               in->n_linears_in_place < 4 * in->n_layers ? " (the rest reordered for this CPU at load)" : "");
     printf("bytes mapped     %s (%.2f GiB)\n", bytes, (double)in->bytes_mapped / (1u << 30));
     printf("load time        %.3f s\n", in->load_seconds);
     printf("warnings         %d\n", in->n_warnings);
@@ -125,6 +129,10 @@ static int print_json(const char *path, const rt5_model *model, const rt5_model_
         "file_dtype", rt5_dtype_name(in->file_dtype), "compute_dtype",
         rt5_dtype_name(in->compute_dtype), "bytes_mapped", (json_int_t)in->bytes_mapped,
         "load_seconds", in->load_seconds, "warnings", warnings);
+    if (o) {
+        json_object_set_new(o, "converted", json_boolean(in->converted));
+        json_object_set_new(o, "linears_in_place", json_integer(in->n_linears_in_place));
+    }
     char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6)) : NULL;
     json_decref(o);
     if (!text)

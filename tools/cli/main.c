@@ -32,7 +32,7 @@ static const command commands[] = {
     {"info", rt5_cli_info, "load a checkpoint, validate it and print its configuration"},
     {"score", rt5_cli_score, "score (query, document) pairs read as JSON Lines"},
     {"rerank", rt5_cli_rerank, "rescore a TREC run (or JSON Lines) and write it re-sorted"},
-    {"convert", rt5_cli_convert, "write a bf16 or int8 copy of a model as safetensors"},
+    {"convert", rt5_cli_convert, "save a model pre-packed in f32, bf16 or int8 for instant loading"},
     {"compare", rt5_cli_compare, "measure a reduced-precision model against f32 on your data"},
     {"bench", rt5_cli_bench, "measure pairs/s and where the time goes"},
     {"serve", rt5_cli_serve, "serve Cohere, Jina and TEI-compatible rerank endpoints over HTTP"},
