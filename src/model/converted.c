@@ -349,6 +349,8 @@ rt5_status rt5__converted_adopt(rt5_model *m, int32_t layer, int plan, rt5__line
     if (st != RT5_OK)
         return st;
     conv->n_in_place += *in_place;
+    if (!*in_place) /* reordered into an owned copy: one copy resident */
+        rt5__forward_release_mapped(m, s->weights, dnnl_memory_desc_get_size(&conv->layout[plan]));
     if (gemm->dtype == RT5_DTYPE_INT8) { /* read-only from the mapping; never written through */
         lin->borrowed = true;
         lin->w_scale = (float *)s->scale, lin->w_colsum = (int32_t *)s->colsum;

@@ -61,7 +61,7 @@ struct rt5__workspace {
 
 /* ------------------------------------------------------------ packing */
 
-static void release_mapped(rt5_model *model, const void *p, size_t bytes)
+void rt5__forward_release_mapped(rt5_model *model, const void *p, size_t bytes)
 {
     /* Only pages wholly inside a tensor that lives in a file mapping. */
     const rt5__tensor_set *set = model->tensors;
@@ -108,11 +108,11 @@ static rt5_status pack_block(rt5_model *model, int32_t layer, dnnl_stream_t stre
         c->packed_bytes += lin[p].packed_bytes;
     size_t dd = sizeof(float) * (size_t)cfg->d_model;
     for (int i = 0; i < 3; i++)
-        release_mapped(model, qkv[i], dd * inner);
-    release_mapped(model, bw->o, dd * inner);
+        rt5__forward_release_mapped(model, qkv[i], dd * inner);
+    rt5__forward_release_mapped(model, bw->o, dd * inner);
     for (int i = 0; i < (cfg->gated_gelu ? 2 : 1); i++)
-        release_mapped(model, wi[i], dd * cfg->d_ff);
-    release_mapped(model, bw->wo, dd * cfg->d_ff);
+        rt5__forward_release_mapped(model, wi[i], dd * cfg->d_ff);
+    rt5__forward_release_mapped(model, bw->wo, dd * cfg->d_ff);
     return RT5_OK;
 }
 

@@ -24,6 +24,11 @@ enum { RT5__PLAN_QKV, RT5__PLAN_O, RT5__PLAN_WI, RT5__PLAN_WO, RT5__N_PLANS };
  * wi_0/wi_1 stacked for gated-GELU). */
 void rt5__plan_shape(const rt5__t5_config *cfg, int plan, int32_t *k, int32_t *n);
 
+/* Hands the pages wholly inside [p, p + bytes) back to the kernel when they
+ * lie in the checkpoint's file mapping (after their contents were copied
+ * into packed form); they would page back in from the file if touched. */
+void rt5__forward_release_mapped(rt5_model *model, const void *p, size_t bytes);
+
 /* A prepared model's product plan of block layer (for rt5_model_save). */
 const rt5__linear *rt5__forward_linear(const rt5_model *model, int32_t layer, int plan);
 
