@@ -85,8 +85,12 @@ static rt5_status load_steps(rt5_model *m, const char *path, const rt5_model_par
     rt5_status st = rt5__tensor_set_open(path, &m->tensors, &m->err);
     const char *prefix = "";
     bool converted = st == RT5_OK && rt5__converted_detect(m->tensors);
-    if (st == RT5_OK && converted) /* rt5_model_save's files: config in the metadata */
+    if (st == RT5_OK && converted) { /* rt5_model_save's files: config in the metadata */
         st = rt5__converted_open(m, params->compute_dtype);
+        if (st == RT5_OK && params->config_path)
+            st = rt5__model_add_warning(m, "config %s ignored: a converted file carries its configuration",
+                                        params->config_path);
+    }
     else if (st == RT5_OK)
         st = rt5__t5_key_prefix(m->tensors, &prefix, &m->err);
     if (st == RT5_OK && !converted)
