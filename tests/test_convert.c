@@ -318,6 +318,11 @@ TEST(test_convert_damaged_files_refused)
            json_object_del(f.header, "rankt5.encoder.block.0.o.scale"),
            RT5_ERR_SHAPE, "block.0.o.scale", "missing scale tensor");
     {
+        int32_t bad = 1 << 30; /* not a sum of k int8 weights: zp * colsum would overflow */
+        DAMAGE(memcpy(tensor_data(&f, "rankt5.encoder.block.1.wi.colsum"), &bad, sizeof bad), RT5_ERR_FORMAT,
+               "not a sum of", "colsum out of range");
+    }
+    {
         /* an outlier channel index past k: would index outside a row */
         const char *name = NULL;
         char key[128];

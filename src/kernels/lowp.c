@@ -61,17 +61,17 @@ void rt5__quantize_row_u8(uint8_t *q, const float *x, const float *inv_smooth, i
     if (!(s > 0.0f) || !isfinite(s))
         s = 1.0f;
     float inv = 1.0f / s, z = nearbyintf(-lo * inv);
-    z = z < 0.0f ? 0.0f : z > 255.0f ? 255.0f : z;
+    z = z > 0.0f ? (z < 255.0f ? z : 255.0f) : 0.0f; /* NaN (0 * inf for a tiny s) -> 0 */
     if (inv_smooth) {
         for (int j = 0; j < k; j++) {
             float v = x[j] * inv_smooth[j] * inv + z + 0.5f;
-            v = v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v;
+            v = v > 0.0f ? (v < 255.0f ? v : 255.0f) : 0.0f; /* NaN -> 0: no UB in the cast */
             q[j] = (uint8_t)v;
         }
     } else {
         for (int j = 0; j < k; j++) {
             float v = x[j] * inv + z + 0.5f;
-            v = v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v;
+            v = v > 0.0f ? (v < 255.0f ? v : 255.0f) : 0.0f; /* NaN -> 0: no UB in the cast */
             q[j] = (uint8_t)v;
         }
     }
@@ -115,7 +115,7 @@ float rt5__quantize_weight_row_s8(int8_t *q, const float *w, const float *col_mu
     int32_t total = 0;
     for (int j = 0; j < k; j++) {
         float v = nearbyintf((col_mul ? w[j] * col_mul[j] : w[j]) * inv);
-        v = v < -127.0f ? -127.0f : v > 127.0f ? 127.0f : v;
+        v = v >= -127.0f ? (v <= 127.0f ? v : 127.0f) : (v < 0.0f ? -127.0f : 0.0f); /* NaN -> 0 */
         q[j] = (int8_t)v;
         total += (int32_t)v;
     }

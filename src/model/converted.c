@@ -277,6 +277,10 @@ static rt5_status bind_int8_arrays(stored_lookup *q, rt5__stored_linear *s, int3
     if (!(v = stored_view(q, "colsum", RT5__ELEM_I32, n, -1, true, &st)))
         return st;
     s->colsum = (const int32_t *)v->data;
+    for (int32_t j = 0; j < n; j++) /* a sum of k values in [-127, 127]; keeps zp * colsum in range */
+        if (s->colsum[j] < -127 * k || s->colsum[j] > 127 * k)
+            return rt5__fail(&q->m->err, RT5_ERR_FORMAT, "converted file: '%s' entry %d is %d, not a sum of %d "
+                             "int8 weights", v->name, j, s->colsum[j], k);
     if ((v = stored_view(q, "inv_smooth", RT5__ELEM_F32, k, -1, false, &st)))
         s->inv_smooth = (const float *)v->data;
     if (st != RT5_OK)

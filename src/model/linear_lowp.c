@@ -98,6 +98,10 @@ rt5_status rt5__lowp_plan_init(rt5__gemm_plan *plan, dnnl_engine_t engine, rt5__
     if (plan->dtype != RT5_DTYPE_BF16 && plan->dtype != RT5_DTYPE_INT8)
         return rt5__fail(err, RT5_ERR_UNSUPPORTED, "compute dtype %s is not supported (f32, bf16 or int8)",
                          rt5_dtype_name(plan->dtype));
+    /* u8 x s8 products and zp * colsum must stay inside s32: 255 * 127 * k */
+    if (plan->dtype == RT5_DTYPE_INT8 && plan->k > INT32_MAX / (255 * 127))
+        return rt5__fail(err, RT5_ERR_UNSUPPORTED, "int8: %d input features would overflow the s32 products "
+                         "(at most %d)", plan->k, INT32_MAX / (255 * 127));
     dnnl_primitive_attr_t attr = NULL;
     /* bf16 keeps the f32 post-ops; int8 rescales in rt5__dequant_row. */
     rt5__epilogue epi = plan->dtype == RT5_DTYPE_INT8 ? RT5__EPI_NONE : plan->epilogue;
