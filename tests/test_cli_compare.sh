@@ -57,4 +57,24 @@ run --dtype int8 --bogus 2> /dev/null; rc=$?
 [ $rc -eq 2 ] || { echo "bogus: rc $rc"; exit 1; }
 set -e
 "$CLI" compare --help | grep -q "Kendall tau"
+
+# a converted int8 file: compared against the original with --reference, the figures are the
+# on-the-fly int8 ones exactly; without --reference it is refused (it would be compared with itself)
+"$CLI" convert --model "$FIX/outlier.safetensors" --config "$FIX/outlier.config.json" --dtype int8 \
+    -o "$T/outlier-int8.safetensors" 2> /dev/null
+"$CLI" compare --model "$T/outlier-int8.safetensors" --reference "$FIX/outlier.safetensors" \
+    --config "$FIX/outlier.config.json" --tokenizer "$SPM" --threads 2 --dtype int8 --input "$T/pairs.jsonl" \
+    --json > "$T/conv.json"
+python3 - "$T/int8.json" "$T/conv.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+for k in ("max_abs_error", "mean_abs_error", "kendall_tau_mean", "top_k_overlap_mean", "pairs"):
+    assert a[k] == b[k], (k, a[k], b[k])
+print("converted int8 vs --reference: same figures as --dtype int8")
+PY
+set +e
+"$CLI" compare --model "$T/outlier-int8.safetensors" --tokenizer "$SPM" --dtype int8 --input "$T/pairs.jsonl" \
+    2> "$T/err.txt"; rc=$?
+set -e
+[ $rc -eq 1 ] && grep -q -- "--reference" "$T/err.txt" || { echo "converted without --reference: rc $rc"; exit 1; }
 echo "test_cli_compare: ok"

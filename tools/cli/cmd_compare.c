@@ -25,6 +25,7 @@ static const char CMD[] = "compare";
 typedef struct compare_args {
     cli_scorer_opts scorer;
     const char *input;
+    const char *reference; /* --reference: the f32 checkpoint (default --model) */
     long top_k;
     bool json, per_query;
 } compare_args;
@@ -42,6 +43,9 @@ static void print_help(void)
            "%s\n"
            "Compare options:\n"
            "  --input FILE        read FILE instead of standard input\n"
+           "  --reference PATH    the f32 checkpoint to compare against (default: --model). Needed\n"
+           "                      when --model is a file from `rankt5 convert`, which computes\n"
+           "                      only in its own dtype: --reference pytorch_model.bin\n"
            "  --top K             overlap of the top K documents per query (default 10)\n"
            "  --per-query         also print one line per query\n"
            "  --json              print one JSON object instead of text\n\n"
@@ -75,6 +79,8 @@ static int parse_args(int argc, char **argv, compare_args *a)
             a->per_query = true;
         } else if ((v = cli_opt_value("--input", argc, argv, &i, &missing))) {
             a->input = v;
+        } else if ((v = cli_opt_value("--reference", argc, argv, &i, &missing))) {
+            a->reference = v;
         } else if ((v = cli_opt_value("--top", argc, argv, &i, &missing))) {
             if (!cli_parse_long(v, 1, 1000000, &a->top_k))
                 return cli_usage_error(CMD, "--top wants an integer >= 1, not '%s'", v);
@@ -256,6 +262,18 @@ static void print_summary(const compare_args *a, const summary *s, size_t n, dou
 
 /* ------------------------------------------------------------ the run */
 
+/* The reference must compute in f32: a converted bf16/int8 file would be
+ * compared with itself. */
+static int check_reference(const cli_scorer *s, const char *path)
+{
+    rt5_model_info info;
+    rt5_model_get_info(s->model, &info);
+    if (info.compute_dtype == RT5_DTYPE_F32)
+        return CLI_EXIT_OK;
+    return cli_error(CMD, "%s is a converted %s file and cannot be the f32 reference; give the checkpoint it "
+                     "came from with --reference PATH", path, rt5_dtype_name(info.compute_dtype));
+}
+
 /* Scores s's pairs with a second model of dtype into out; returns seconds. */
 static int score_with(const compare_args *a, cli_scorer *s, rt5_dtype dtype, float *out, double *seconds)
 {
@@ -289,11 +307,15 @@ int rt5_cli_compare(int argc, char **argv)
      * its model is freed before the reduced-precision one loads. */
     cli_scorer_opts o32 = a.scorer;
     o32.dtype = RT5_DTYPE_F32;
+    if (a.reference)
+        o32.model_path = a.reference;
     cli_scorer s;
     groups g = {0};
     float *ref = NULL, *got = NULL;
     double t32 = 0, tlow = 0;
     rc = cli_scorer_open(&s, CMD, &o32);
+    if (rc == CLI_EXIT_OK)
+        rc = check_reference(&s, o32.model_path);
     if (rc == CLI_EXIT_OK)
         rc = read_pairs(&s, &g, in);
     if (rc == CLI_EXIT_OK) {
