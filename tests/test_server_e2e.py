@@ -49,12 +49,12 @@ def sigmoid(x):
 class Server:
     """A `rankt5 serve` child on a free loopback port."""
 
-    def __init__(self, *extra):
+    def __init__(self, *extra, model=None):
         self.port_file = os.path.join(TMP, "port.%d" % time.monotonic_ns())
         self.err_path = self.port_file + ".stderr"
         self.err = open(self.err_path, "w")
         self.proc = subprocess.Popen(
-            [CLI, "serve", "--model", MODEL, "--tokenizer", SPM, "--host", "127.0.0.1", "--port", "0",
+            [CLI, "serve", "--model", model or MODEL, "--tokenizer", SPM, "--host", "127.0.0.1", "--port", "0",
              "--port-file", self.port_file, "--threads", "2", *extra],
             stdout=subprocess.DEVNULL, stderr=self.err)
         deadline = time.monotonic() + 60
@@ -289,6 +289,35 @@ def check_info_metrics(srv):
     print("ok: /info and /metrics")
 
 
+def check_converted(queries):
+    """A file from `rankt5 convert --dtype int8` serves the scores of `rankt5 score --dtype int8` on
+    the original checkpoint, and /info reports it as converted int8."""
+    conv = os.path.join(TMP, "demo-int8.safetensors")
+    subprocess.run([CLI, "convert", "--model", MODEL, "--dtype", "int8", "-o", conv], check=True,
+                   capture_output=True)
+    qid, q = sorted(queries.items())[0]
+    path = os.path.join(TMP, "one.jsonl")
+    with open(path, "w") as f:
+        for d in q["docs"]:
+            f.write(json.dumps({"query": q["query"], "document": d}) + "\n")
+    out = subprocess.run([CLI, "score", "--model", MODEL, "--dtype", "int8", "--tokenizer", SPM, "--input", path,
+                          "--quiet"], check=True, capture_output=True, text=True).stdout.splitlines()
+    want = [json.loads(line)["score"] for line in out]
+    srv = Server(model=conv)
+    try:
+        st, _, info = srv.request("GET", "/info")
+        check(st == 200 and info["dtype"] == "int8" and info["config"]["converted"] is True and
+              info["config"]["compute_dtype"] == "int8", "converted /info: %s" % info)
+        st, _, body = srv.request("POST", "/rerank", {"query": q["query"], "texts": q["docs"], "raw_scores": True})
+        check(st == 200 and len(body) == len(want), "converted /rerank: %s %s" % (st, body))
+        for r in body:
+            check(close(r["score"], want[r["index"]], 1e-6), "converted doc %d: %r vs rankt5 score --dtype int8 %r" %
+                  (r["index"], r["score"], want[r["index"]]))
+    finally:
+        srv.stop()
+    print("ok: a converted int8 file serves the scores of --dtype int8 (%d documents)" % len(want))
+
+
 def check_auth():
     keyfile = os.path.join(TMP, "key")
     with open(keyfile, "w") as f:
@@ -377,6 +406,7 @@ def main():
         if srv.proc.poll() is None:
             check_sigterm(srv)
     check_auth()
+    check_converted(queries)
     if failures:
         print("%d failure(s)" % len(failures), file=sys.stderr)
         return 1

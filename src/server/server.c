@@ -227,13 +227,13 @@ static json_t *model_config_json(const rt5__server *s)
     if (!s->have_info)
         return json_null();
     const rt5_model_info *i = &s->info;
-    return json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:b, s:f, s:s, s:s, s:I}", "d_model",
+    return json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:b, s:f, s:s, s:s, s:I, s:b}", "d_model",
                      i->d_model, "d_ff", i->d_ff, "n_heads", i->n_heads, "d_kv", i->d_kv, "n_layers",
                      i->n_layers, "vocab_size", i->vocab_size, "num_buckets", i->num_buckets,
                      "max_distance", i->max_distance, "gated_gelu", i->gated_gelu != 0,
                      "layer_norm_epsilon", (double)i->layer_norm_epsilon, "file_dtype", rt5_dtype_name(i->file_dtype),
                      "compute_dtype", rt5_dtype_name(i->compute_dtype), "n_params",
-                     (json_int_t)i->n_params);
+                     (json_int_t)i->n_params, "converted", i->converted != 0);
 }
 
 static json_t *limits_json(const rt5__server *s)

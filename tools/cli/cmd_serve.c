@@ -203,8 +203,10 @@ static int load_all(serve_opts *o, loaded *l)
     mp.compute_dtype = o->dtype;
     if ((rc = cli_load_model(CMD, o->model, &mp, &l->model)) != CLI_EXIT_OK)
         return rc;
-    if (rt5_model_get_info(l->model, &l->info) == RT5_OK)
+    if (rt5_model_get_info(l->model, &l->info) == RT5_OK) {
         o->sp.model_info = &l->info;
+        o->sp.dtype_name = rt5_dtype_name(l->info.compute_dtype); /* a converted file's own */
+    }
     rt5_engine_params ep = rt5_engine_default_params();
     ep.n_threads = (int32_t)o->threads;
     ep.n_workers = (int32_t)o->workers;
