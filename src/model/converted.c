@@ -254,10 +254,15 @@ static const rt5__tensor_view *stored_view(stored_lookup *q, const char *part, r
     }
     int32_t dims = d1 < 0 ? 1 : 2;
     bool shape_ok = v->n_dims == dims && v->shape[0] == d0 && (dims == 1 || v->shape[1] == d1);
+    char want[64];
+    if (dims == 2)
+        snprintf(want, sizeof want, "[%lld, %lld]", (long long)d0, (long long)d1);
+    else
+        snprintf(want, sizeof want, "[%lld]", (long long)d0);
     if (v->type != type || !shape_ok || !v->contiguous)
         *st = rt5__fail(&q->m->err, RT5_ERR_SHAPE, "converted file: tensor '%s' should be a contiguous %s "
-                        "tensor of shape [%lld%s%lld]", key, rt5__elem_name(type), (long long)d0,
-                        dims == 2 ? ", " : "", (long long)(dims == 2 ? d1 : 0));
+                        "tensor of shape %s; found %s with %d dimension(s), first %lld", key, rt5__elem_name(type),
+                        want, rt5__elem_name(v->type), v->n_dims, (long long)(v->n_dims > 0 ? v->shape[0] : 0));
     else if ((uintptr_t)v->data % rt5__elem_size(type) != 0)
         *st = rt5__fail(&q->m->err, RT5_ERR_FORMAT, "converted file: tensor '%s' is not aligned to its elements "
                         "in the file (not written by rankt5?)", key);
