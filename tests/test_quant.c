@@ -16,6 +16,9 @@
  * documents per query, some score pairs here are closer than bf16's error
  * (~6e-3), and transformers' autocast does worse on them (mean 0.94), so the
  * gate is stated over separated pairs; docs/performance.md has the figures.
+ * (One swapped pair of 120 already gives 0.983. Keeping some of the block's
+ * products in f32 only moves the swaps to other near-ties until nearly all
+ * of them are f32: docs/performance.md, "where the ranking flips come from".)
  */
 #include "harness.h"
 
