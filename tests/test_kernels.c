@@ -199,6 +199,23 @@ TEST(test_kernels_gelu_mul_twins)
     free(a), free(b), free(y1), free(y2);
 }
 
+TEST(test_kernels_dot_f64_twins)
+{
+    const rt5__kernels *simd = simd_or_skip(), *ref = rt5__kernels_portable();
+    static const int ns[] = {0, 1, 15, 16, 17, 31, 32, 33, 100, 1024, 1030};
+    float a[1030], b[1030];
+    fill(a, 1030, 2.0f), fill(b, 1030, 2.0f);
+    for (size_t s = 0; s < RT5_ARRAY_LEN(ns); s++) {
+        int n = ns[s];
+        double want = 0, mag = 0; /* float products are exact in double; sums in order */
+        for (int i = 0; i < n; i++)
+            want += (double)a[i] * b[i], mag += fabs((double)a[i] * b[i]);
+        CHECK(ref->dot_f64(a, b, n) == want); /* same order, same sums */
+        if (simd)
+            CHECK(fabs(simd->dot_f64(a, b, n) - want) <= 1e-15 * (mag + 1));
+    }
+}
+
 TEST(test_kernels_transpose)
 {
     float src[3 * 4], dst[4 * 5];

@@ -36,6 +36,10 @@ typedef struct rt5__kernels {
     /* Gated GELU: y[i] = gelu_tanh(a[i]) * b[i] with transformers' gelu_new,
      * 0.5 a (1 + tanh(sqrt(2/pi) (a + 0.044715 a^3))). y may equal a. */
     void (*gelu_mul)(float *y, const float *a, const float *b, int n);
+
+    /* sum_i a[i] * b[i] with the products and the sum in double (the score
+     * head's matrix-vector product, one output at a time). */
+    double (*dot_f64)(const float *a, const float *b, int n);
 } rt5__kernels;
 
 /* The table for this CPU (chosen once; thread-safe). */

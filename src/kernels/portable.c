@@ -57,6 +57,14 @@ static void gelu_mul_portable(float *y, const float *a, const float *b, int n)
     }
 }
 
+static double dot_f64_portable(const float *a, const float *b, int n)
+{
+    double s = 0.0;
+    for (int i = 0; i < n; i++)
+        s += (double)a[i] * b[i];
+    return s;
+}
+
 void rt5__transpose(float *dst, size_t ld_dst, const float *src, size_t ld_src, int r, int c)
 {
     for (int i = 0; i < r; i++)
@@ -72,6 +80,7 @@ const rt5__kernels *rt5__kernels_portable(void)
         .softmax_rows = softmax_rows_portable,
         .rms_norm = rms_norm_portable,
         .gelu_mul = gelu_mul_portable,
+        .dot_f64 = dot_f64_portable,
     };
     return &table;
 }

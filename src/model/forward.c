@@ -492,17 +492,16 @@ static rt5_status last_block(rt5__workspace *ws, int32_t layer, int32_t t, size_
     return feed_forward(ws, lin, ws->h, ws->x, rows);
 }
 
-/* score = w2 . LayerNorm(W1 . x + b1) + b2, eps config.head_eps, in double. */
-static float head(const rt5_model *m, const float *x, double *tmp)
+/* score = w2 . LayerNorm(W1 . x + b1) + b2, eps config.head_eps, in double.
+ * W1 . x (d x d) goes through the dot_f64 kernel: a scalar double loop here
+ * was most of the "other" time (one dependent add per weight). */
+static float head(const rt5_model *m, const rt5__kernels *k, const float *x, double *tmp)
 {
     const rt5__model_weights *w = &m->weights;
     int32_t d = m->config.d_model;
     double mean = 0, var = 0;
     for (int32_t i = 0; i < d; i++) {
-        const float *row = w->head_w1 + (size_t)i * d;
-        double s = w->head_b1[i];
-        for (int32_t j = 0; j < d; j++)
-            s += (double)row[j] * x[j];
+        double s = w->head_b1[i] + k->dot_f64(w->head_w1 + (size_t)i * d, x, d);
         tmp[i] = s;
         mean += s;
     }
@@ -523,7 +522,7 @@ static void finish(rt5__workspace *ws, size_t n, float *scores)
     for (size_t i = 0; i < n; i++) {
         float *row = ws->h + i * d;
         ws->c->kernels->rms_norm(row, ws->x + i * d, m->weights.final_ln, (int)d, m->config.eps);
-        scores[i] = head(m, row, ws->head_tmp);
+        scores[i] = head(m, ws->c->kernels, row, ws->head_tmp);
     }
 }
 
