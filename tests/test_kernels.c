@@ -227,6 +227,31 @@ TEST(test_kernels_transpose)
             CHECK(dst[j * 5 + i] == src[i * 4 + j]);
 }
 
+TEST(test_kernels_transpose_twins)
+{
+    /* exact: a transpose only moves values; sentinels catch stray stores */
+    static const int shapes[][2] = {{1, 1}, {3, 4}, {16, 16}, {17, 15}, {130, 128}, {40, 33}, {5, 100}};
+    const rt5__kernels *tables[2] = {rt5__kernels_portable(), simd_or_skip()};
+    for (int t = 0; t < 2 && tables[t]; t++)
+        for (size_t s = 0; s < RT5_ARRAY_LEN(shapes); s++) {
+            int r = shapes[s][0], c = shapes[s][1];
+            size_t ld_src = (size_t)c + 5, ld_dst = (size_t)r + 3;
+            float *src = malloc(sizeof(float) * r * ld_src), *dst = malloc(sizeof(float) * c * ld_dst);
+            fill(src, (size_t)r * ld_src, 1.0f);
+            for (size_t i = 0; i < (size_t)c * ld_dst; i++)
+                dst[i] = 7.0f;
+            tables[t]->transpose(dst, ld_dst, src, ld_src, r, c);
+            int bad = 0;
+            for (int j = 0; j < c; j++)
+                for (size_t i = 0; i < ld_dst; i++)
+                    bad += dst[j * ld_dst + i] != (i < (size_t)r ? src[i * ld_src + j] : 7.0f);
+            if (bad)
+                fprintf(stderr, "  transpose %s %dx%d: %d wrong\n", tables[t]->name, r, c, bad);
+            CHECK(bad == 0);
+            free(src), free(dst);
+        }
+}
+
 TEST(test_kernels_env_forces_portable)
 {
     /* The chosen table is one of the two known ones. */

@@ -40,6 +40,10 @@ typedef struct rt5__kernels {
     /* sum_i a[i] * b[i] with the products and the sum in double (the score
      * head's matrix-vector product, one output at a time). */
     double (*dot_f64)(const float *a, const float *b, int n);
+
+    /* dst[j][i] = src[i][j] for an r x c block (see rt5__transpose): one
+     * head's keys into the (d_kv, length) layout gemm_acc wants. */
+    void (*transpose)(float *dst, size_t ld_dst, const float *src, size_t ld_src, int r, int c);
 } rt5__kernels;
 
 /* The table for this CPU (chosen once; thread-safe). */
@@ -50,9 +54,8 @@ const rt5__kernels *rt5__kernels_get(void);
 const rt5__kernels *rt5__kernels_portable(void);
 const rt5__kernels *rt5__kernels_avx512(void);
 
-/* dst[j][i] = src[i][j] for an r x c block: gathers one head's keys into
- * the (d_kv, length) layout gemm_acc wants. Plain C: it is O(r c) work next
- * to O(r c L) products. */
+/* dst[j][i] = src[i][j] for an r x c block: the portable twin of the
+ * table's transpose (element by element, strided stores). */
 void rt5__transpose(float *dst, size_t ld_dst, const float *src, size_t ld_src, int r, int c);
 
 #endif /* RT5_KERNELS_KERNELS_H */

@@ -81,6 +81,7 @@ const rt5__kernels *rt5__kernels_portable(void)
         .rms_norm = rms_norm_portable,
         .gelu_mul = gelu_mul_portable,
         .dot_f64 = dot_f64_portable,
+        .transpose = rt5__transpose,
     };
     return &table;
 }

@@ -2,10 +2,11 @@
  * avx512.c -- AVX-512 versions of the attention and norm kernels (contracts
  * in kernels.h; the portable twins in portable.c define the results).
  *
- * gemm_acc is a register-blocked micro-kernel: a tile of up to 8 rows x 32
- * columns of C lives in 16 zmm accumulators while k runs; each step loads two
- * vectors of B and broadcasts one A value per row, so every load feeds 8 FMAs.
- * Column tails use masked loads and stores. softmax uses a vector exp
+ * gemm_acc is a register-blocked micro-kernel: a tile of up to 8 rows x 48
+ * columns of C lives in 24 zmm accumulators while k runs; each step loads three
+ * vectors of B and broadcasts one A value per row, so 11 loads feed 24 FMAs.
+ * Column tails use masked loads and stores, and the last column block uses
+ * only as many vectors as it needs. softmax uses a vector exp
  * (Cody-Waite range reduction, degree-7 polynomial, scalef): within 2 ulp of
  * expf on the range softmax feeds it (x - max <= 0).
  *
@@ -25,36 +26,63 @@ static inline __mmask16 tail_mask(int n)
     return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
 }
 
-/* One ROWS x (up to 32) tile of C += A . B. ROWS is a constant at each call
- * site, so the loops over rows unroll and the accumulators stay in registers. */
+/* One ROWS x (up to 16 NV) tile of C += A . B. ROWS and NV are constants at
+ * each call site, so the loops over rows and vectors unroll and the ROWS x NV
+ * accumulators stay in registers (8 x 3 = 24 of the 32 zmm, plus NV for B
+ * and one broadcast). Only the last vector of a tile may be partial. */
 static inline __attribute__((always_inline)) void
-gemm_tile(const int ROWS, int cols, int k, const float *a, size_t lda, const float *b, size_t ldb, float *c,
-          size_t ldc)
+gemm_tile(const int ROWS, const int NV, int cols, int k, const float *a, size_t lda, const float *b, size_t ldb,
+          float *c, size_t ldc)
 {
-    __mmask16 m0 = tail_mask(cols), m1 = tail_mask(cols - 16 > 0 ? cols - 16 : 0);
-    __m512 acc0[8], acc1[8];
+    __mmask16 m[3];
+    __m512 acc[8][3];
+#pragma GCC unroll 3
+    for (int v = 0; v < NV; v++)
+        m[v] = tail_mask(cols - 16 * v);
 #pragma GCC unroll 8
-    for (int r = 0; r < ROWS; r++) {
-        acc0[r] = _mm512_maskz_loadu_ps(m0, c + (size_t)r * ldc);
-        acc1[r] = _mm512_maskz_loadu_ps(m1, c + (size_t)r * ldc + 16);
-    }
+    for (int r = 0; r < ROWS; r++)
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++)
+            acc[r][v] = _mm512_maskz_loadu_ps(m[v], c + (size_t)r * ldc + 16 * v);
     for (int p = 0; p < k; p++) {
-        __m512 b0 = _mm512_maskz_loadu_ps(m0, b + (size_t)p * ldb);
-        __m512 b1 = _mm512_maskz_loadu_ps(m1, b + (size_t)p * ldb + 16);
+        __m512 bv[3];
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++)
+            bv[v] = _mm512_maskz_loadu_ps(m[v], b + (size_t)p * ldb + 16 * v);
 #pragma GCC unroll 8
         for (int r = 0; r < ROWS; r++) {
             __m512 av = _mm512_set1_ps(a[(size_t)r * lda + p]);
-            acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
-            acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
+#pragma GCC unroll 3
+            for (int v = 0; v < NV; v++)
+                acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
         }
     }
 #pragma GCC unroll 8
-    for (int r = 0; r < ROWS; r++) {
-        _mm512_mask_storeu_ps(c + (size_t)r * ldc, m0, acc0[r]);
-        _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16, m1, acc1[r]);
+    for (int r = 0; r < ROWS; r++)
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++)
+            _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16 * v, m[v], acc[r][v]);
+}
+
+/* Rows i.. i+rows (rows <= 8) of C against one column block of NV vectors. */
+static inline __attribute__((always_inline)) void
+gemm_rows(const int NV, int rows, int cols, int k, const float *a, size_t lda, const float *b, size_t ldb,
+          float *c, size_t ldc)
+{
+    switch (rows) {
+    case 8: gemm_tile(8, NV, cols, k, a, lda, b, ldb, c, ldc); break;
+    case 7: gemm_tile(7, NV, cols, k, a, lda, b, ldb, c, ldc); break;
+    case 6: gemm_tile(6, NV, cols, k, a, lda, b, ldb, c, ldc); break;
+    case 5: gemm_tile(5, NV, cols, k, a, lda, b, ldb, c, ldc); break;
+    case 4: gemm_tile(4, NV, cols, k, a, lda, b, ldb, c, ldc); break;
+    case 3: gemm_tile(3, NV, cols, k, a, lda, b, ldb, c, ldc); break;
+    case 2: gemm_tile(2, NV, cols, k, a, lda, b, ldb, c, ldc); break;
+    default: gemm_tile(1, NV, cols, k, a, lda, b, ldb, c, ldc); break;
     }
 }
 
+/* Column blocks of 48 (three vectors); the last block takes only the
+ * vectors it needs, so a 130-wide score row costs 9 vectors, not 10. */
 static void gemm_acc_avx512(int m, int n, int k, const float *a, size_t lda, const float *b, size_t ldb,
                             float *c, size_t ldc)
 {
@@ -62,18 +90,14 @@ static void gemm_acc_avx512(int m, int n, int k, const float *a, size_t lda, con
         int rows = m - i < 8 ? m - i : 8;
         const float *ai = a + (size_t)i * lda;
         float *ci = c + (size_t)i * ldc;
-        for (int j = 0; j < n; j += 32) {
-            int cols = n - j < 32 ? n - j : 32;
-            switch (rows) {
-            case 8: gemm_tile(8, cols, k, ai, lda, b + j, ldb, ci + j, ldc); break;
-            case 7: gemm_tile(7, cols, k, ai, lda, b + j, ldb, ci + j, ldc); break;
-            case 6: gemm_tile(6, cols, k, ai, lda, b + j, ldb, ci + j, ldc); break;
-            case 5: gemm_tile(5, cols, k, ai, lda, b + j, ldb, ci + j, ldc); break;
-            case 4: gemm_tile(4, cols, k, ai, lda, b + j, ldb, ci + j, ldc); break;
-            case 3: gemm_tile(3, cols, k, ai, lda, b + j, ldb, ci + j, ldc); break;
-            case 2: gemm_tile(2, cols, k, ai, lda, b + j, ldb, ci + j, ldc); break;
-            default: gemm_tile(1, cols, k, ai, lda, b + j, ldb, ci + j, ldc); break;
-            }
+        for (int j = 0; j < n; j += 48) {
+            int cols = n - j < 48 ? n - j : 48;
+            if (cols > 32)
+                gemm_rows(3, rows, cols, k, ai, lda, b + j, ldb, ci + j, ldc);
+            else if (cols > 16)
+                gemm_rows(2, rows, cols, k, ai, lda, b + j, ldb, ci + j, ldc);
+            else
+                gemm_rows(1, rows, cols, k, ai, lda, b + j, ldb, ci + j, ldc);
         }
     }
 }
@@ -194,6 +218,60 @@ static double dot_f64_avx512(const float *a, const float *b, int n)
     return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(s0, s1), _mm512_add_pd(s2, s3)));
 }
 
+/* In-register transpose of a 16 x 16 block: x[i] holds row i on entry and
+ * column i on exit. Four stages, each interleaving pairs at a doubling
+ * width: floats within 128-bit lanes, float pairs (as doubles), then whole
+ * lanes twice (shuffle_f32x4). After stage 2, u[4q + c] holds in lane L
+ * elements 4L + c of rows 4q .. 4q+3; the last two stages gather lane L of
+ * u[c], u[4 + c], u[8 + c], u[12 + c] into column 4L + c. */
+static inline void transpose16(__m512 x[16])
+{
+    __m512 t[16], u[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(x[i], x[i + 1]);     /* per lane: a0 b0 a1 b1 */
+        t[i + 1] = _mm512_unpackhi_ps(x[i], x[i + 1]); /*           a2 b2 a3 b3 */
+    }
+    for (int q = 0; q < 16; q += 4) {
+        __m512d a = _mm512_castps_pd(t[q]), b = _mm512_castps_pd(t[q + 1]);
+        __m512d c = _mm512_castps_pd(t[q + 2]), d = _mm512_castps_pd(t[q + 3]);
+        u[q + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        u[q + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        u[q + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        u[q + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (int c = 0; c < 4; c++) {
+        __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x44);     /* lanes 0,1 of each */
+        __m512 v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xEE);     /* lanes 2,3 of each */
+        __m512 w0 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x44);
+        __m512 w1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xEE);
+        x[c] = _mm512_shuffle_f32x4(v0, w0, 0x88);      /* lane 0 of the four */
+        x[4 + c] = _mm512_shuffle_f32x4(v0, w0, 0xDD);  /* lane 1 */
+        x[8 + c] = _mm512_shuffle_f32x4(v1, w1, 0x88);  /* lane 2 */
+        x[12 + c] = _mm512_shuffle_f32x4(v1, w1, 0xDD); /* lane 3 */
+    }
+}
+
+/* 16 x 16 blocks through registers: rows past r load as zeros, columns
+ * past c are masked on load, and each stored row keeps only r - i0 values. */
+static void transpose_avx512(float *dst, size_t ld_dst, const float *src, size_t ld_src, int r, int c)
+{
+    __m512 x[16];
+    for (int i0 = 0; i0 < r; i0 += 16) {
+        int rows = r - i0 < 16 ? r - i0 : 16;
+        __mmask16 store = tail_mask(rows);
+        for (int j0 = 0; j0 < c; j0 += 16) {
+            int cols = c - j0 < 16 ? c - j0 : 16;
+            __mmask16 load = tail_mask(cols);
+            for (int i = 0; i < 16; i++)
+                x[i] = i < rows ? _mm512_maskz_loadu_ps(load, src + (size_t)(i0 + i) * ld_src + j0)
+                                : _mm512_setzero_ps();
+            transpose16(x);
+            for (int j = 0; j < cols; j++)
+                _mm512_mask_storeu_ps(dst + (size_t)(j0 + j) * ld_dst + i0, store, x[j]);
+        }
+    }
+}
+
 const rt5__kernels *rt5__kernels_avx512(void)
 {
     static const rt5__kernels table = {
@@ -203,6 +281,7 @@ const rt5__kernels *rt5__kernels_avx512(void)
         .rms_norm = rms_norm_avx512,
         .gelu_mul = gelu_mul_avx512,
         .dot_f64 = dot_f64_avx512,
+        .transpose = transpose_avx512,
     };
     return __builtin_cpu_supports("avx512f") ? &table : NULL;
 }
