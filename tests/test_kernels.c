@@ -71,6 +71,19 @@ TEST(test_kernels_gemm_acc_twins)
         for (int i = 0; i < m * n; i++)
             err = fmax(err, fabs(c1[i] - want[i]) / sqrt((double)k + 1));
         CHECK(err < 1e-5);
+        float *c3 = malloc(sizeof(float) * m * n);
+        for (int t = 0; t < 2; t++) { /* gemm_set = gemm_acc onto zeros, whatever C held */
+            const rt5__kernels *kt = t ? simd : ref;
+            if (!kt)
+                continue;
+            fill(c3, (size_t)m * n, 5.0f);
+            kt->gemm_set(m, n, k, a, k, b, n, c3, n);
+            double e3 = 0;
+            for (int i = 0; i < m * n; i++)
+                e3 = fmax(e3, fabs(c3[i] - (want[i] - (double)c2[i])) / sqrt((double)k + 1));
+            CHECK(e3 < 1e-5);
+        }
+        free(c3);
         if (simd) {
             simd->gemm_acc(m, n, k, a, k, b, n, c2, n);
             double e2 = 0;

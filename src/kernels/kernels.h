@@ -16,6 +16,9 @@
 #define RT5_KERNELS_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/lowp.h"
 
 typedef struct rt5__kernels {
     const char *name; /* "portable", "avx512" */
@@ -24,6 +27,11 @@ typedef struct rt5__kernels {
      * (q . k^T with k transposed, and p . v); k, n up to a few hundred. */
     void (*gemm_acc)(int m, int n, int k, const float *a, size_t lda, const float *b, size_t ldb,
                      float *c, size_t ldc);
+
+    /* C[m][n] = A[m][k] . B[k][n]: gemm_acc without reading C first (the
+     * attention output rows need no zeroing pass). */
+    void (*gemm_set)(int m, int n, int k, const float *a, size_t lda, const float *b, size_t ldb, float *c,
+                     size_t ldc);
 
     /* Each of rows rows of x (n values, row stride ld) becomes its softmax,
      * in place: exp(x - max) / sum. */
@@ -44,6 +52,14 @@ typedef struct rt5__kernels {
     /* dst[j][i] = src[i][j] for an r x c block (see rt5__transpose): one
      * head's keys into the (d_kv, length) layout gemm_acc wants. */
     void (*transpose)(float *dst, size_t ld_dst, const float *src, size_t ld_src, int r, int c);
+
+    /* The int8 linear layer's per-token u8 quantization and s32 -> f32
+     * rescale: contracts at rt5__quantize_row_u8 and rt5__dequant_row in
+     * lowp.h, which are the portable twins. */
+    void (*quantize_row_u8)(uint8_t *q, const float *x, const float *inv_smooth, int k, float *scale,
+                            int32_t *zp);
+    void (*dequant_row)(float *y, const int32_t *acc, int n, float sx, int32_t zp, const float *w_scale,
+                        const int32_t *w_colsum, rt5__dequant_mode mode);
 } rt5__kernels;
 
 /* The table for this CPU (chosen once; thread-safe). */

@@ -43,9 +43,7 @@ static void attend_one(const rt5__kernels *k, const rt5__attention_args *a, size
             memcpy(s + (size_t)r * len, bias - (i0 + r), sizeof(float) * (size_t)len);
         k->gemm_acc(rows, len, dk, q + (size_t)i0 * ld, ld, kT, (size_t)len, s, (size_t)len);
         k->softmax_rows(s, rows, len, (size_t)len);
-        for (int32_t r = 0; r < rows; r++)
-            memset(out + (size_t)(i0 + r) * inner, 0, sizeof(float) * (size_t)dk);
-        k->gemm_acc(rows, dk, len, s, (size_t)len, v, ld, out + (size_t)i0 * inner, (size_t)inner);
+        k->gemm_set(rows, dk, len, s, (size_t)len, v, ld, out + (size_t)i0 * inner, (size_t)inner);
     }
 }
 

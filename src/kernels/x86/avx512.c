@@ -31,7 +31,7 @@ static inline __mmask16 tail_mask(int n)
  * accumulators stay in registers (8 x 3 = 24 of the 32 zmm, plus NV for B
  * and one broadcast). Only the last vector of a tile may be partial. */
 static inline __attribute__((always_inline)) void
-gemm_tile(const int ROWS, const int NV, int cols, int k, const float *a, size_t lda, const float *b, size_t ldb,
+gemm_tile(const int ROWS, const int NV, const int ACC, int cols, int k, const float *a, size_t lda, const float *b, size_t ldb,
           float *c, size_t ldc)
 {
     __mmask16 m[3];
@@ -43,7 +43,7 @@ gemm_tile(const int ROWS, const int NV, int cols, int k, const float *a, size_t 
     for (int r = 0; r < ROWS; r++)
 #pragma GCC unroll 3
         for (int v = 0; v < NV; v++)
-            acc[r][v] = _mm512_maskz_loadu_ps(m[v], c + (size_t)r * ldc + 16 * v);
+            acc[r][v] = ACC ? _mm512_maskz_loadu_ps(m[v], c + (size_t)r * ldc + 16 * v) : _mm512_setzero_ps();
     for (int p = 0; p < k; p++) {
         __m512 bv[3];
 #pragma GCC unroll 3
@@ -66,25 +66,27 @@ gemm_tile(const int ROWS, const int NV, int cols, int k, const float *a, size_t 
 
 /* Rows i.. i+rows (rows <= 8) of C against one column block of NV vectors. */
 static inline __attribute__((always_inline)) void
-gemm_rows(const int NV, int rows, int cols, int k, const float *a, size_t lda, const float *b, size_t ldb,
+gemm_rows(const int NV, const int ACC, int rows, int cols, int k, const float *a, size_t lda, const float *b, size_t ldb,
           float *c, size_t ldc)
 {
     switch (rows) {
-    case 8: gemm_tile(8, NV, cols, k, a, lda, b, ldb, c, ldc); break;
-    case 7: gemm_tile(7, NV, cols, k, a, lda, b, ldb, c, ldc); break;
-    case 6: gemm_tile(6, NV, cols, k, a, lda, b, ldb, c, ldc); break;
-    case 5: gemm_tile(5, NV, cols, k, a, lda, b, ldb, c, ldc); break;
-    case 4: gemm_tile(4, NV, cols, k, a, lda, b, ldb, c, ldc); break;
-    case 3: gemm_tile(3, NV, cols, k, a, lda, b, ldb, c, ldc); break;
-    case 2: gemm_tile(2, NV, cols, k, a, lda, b, ldb, c, ldc); break;
-    default: gemm_tile(1, NV, cols, k, a, lda, b, ldb, c, ldc); break;
+    case 8: gemm_tile(8, NV, ACC, cols, k, a, lda, b, ldb, c, ldc); break;
+    case 7: gemm_tile(7, NV, ACC, cols, k, a, lda, b, ldb, c, ldc); break;
+    case 6: gemm_tile(6, NV, ACC, cols, k, a, lda, b, ldb, c, ldc); break;
+    case 5: gemm_tile(5, NV, ACC, cols, k, a, lda, b, ldb, c, ldc); break;
+    case 4: gemm_tile(4, NV, ACC, cols, k, a, lda, b, ldb, c, ldc); break;
+    case 3: gemm_tile(3, NV, ACC, cols, k, a, lda, b, ldb, c, ldc); break;
+    case 2: gemm_tile(2, NV, ACC, cols, k, a, lda, b, ldb, c, ldc); break;
+    default: gemm_tile(1, NV, ACC, cols, k, a, lda, b, ldb, c, ldc); break;
     }
 }
 
 /* Column blocks of 48 (three vectors); the last block takes only the
- * vectors it needs, so a 130-wide score row costs 9 vectors, not 10. */
-static void gemm_acc_avx512(int m, int n, int k, const float *a, size_t lda, const float *b, size_t ldb,
-                            float *c, size_t ldc)
+ * vectors it needs, so a 130-wide score row costs 9 vectors, not 10.
+ * ACC: C += A . B, else C = A . B (C is not read). */
+static inline __attribute__((always_inline)) void
+gemm_blocks(const int ACC, int m, int n, int k, const float *a, size_t lda, const float *b, size_t ldb, float *c,
+            size_t ldc)
 {
     for (int i = 0; i < m; i += 8) {
         int rows = m - i < 8 ? m - i : 8;
@@ -93,13 +95,25 @@ static void gemm_acc_avx512(int m, int n, int k, const float *a, size_t lda, con
         for (int j = 0; j < n; j += 48) {
             int cols = n - j < 48 ? n - j : 48;
             if (cols > 32)
-                gemm_rows(3, rows, cols, k, ai, lda, b + j, ldb, ci + j, ldc);
+                gemm_rows(3, ACC, rows, cols, k, ai, lda, b + j, ldb, ci + j, ldc);
             else if (cols > 16)
-                gemm_rows(2, rows, cols, k, ai, lda, b + j, ldb, ci + j, ldc);
+                gemm_rows(2, ACC, rows, cols, k, ai, lda, b + j, ldb, ci + j, ldc);
             else
-                gemm_rows(1, rows, cols, k, ai, lda, b + j, ldb, ci + j, ldc);
+                gemm_rows(1, ACC, rows, cols, k, ai, lda, b + j, ldb, ci + j, ldc);
         }
     }
+}
+
+static void gemm_acc_avx512(int m, int n, int k, const float *a, size_t lda, const float *b, size_t ldb,
+                            float *c, size_t ldc)
+{
+    gemm_blocks(1, m, n, k, a, lda, b, ldb, c, ldc);
+}
+
+static void gemm_set_avx512(int m, int n, int k, const float *a, size_t lda, const float *b, size_t ldb,
+                            float *c, size_t ldc)
+{
+    gemm_blocks(0, m, n, k, a, lda, b, ldb, c, ldc);
 }
 
 /* e^x for x in about [-87, 88]: x = n ln2 + r, |r| <= ln2/2, e^r by its
@@ -272,16 +286,80 @@ static void transpose_avx512(float *dst, size_t ld_dst, const float *src, size_t
     }
 }
 
+/* Per-token u8 quantization (contract in lowp.h): one pass for the range,
+ * one to quantize. The arithmetic is the portable twin's as gcc compiles it
+ * (x * inv + z fused, then + 0.5), so the codes agree except where the
+ * twin's compiler does not fuse; then they differ by at most one step. */
+static void quantize_row_u8_avx512(uint8_t *q, const float *x, const float *inv_smooth, int k, float *scale,
+                                   int32_t *zp)
+{
+    __m512 vlo = _mm512_setzero_ps(), vhi = _mm512_setzero_ps(); /* 0 is always in the range */
+    for (int j = 0; j < k; j += 16) {
+        __mmask16 m = tail_mask(k - j);
+        __m512 v = _mm512_maskz_loadu_ps(m, x + j);
+        if (inv_smooth)
+            v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(m, inv_smooth + j));
+        vlo = _mm512_min_ps(v, vlo); /* NaN in v: keeps vlo, as the twin's compare does */
+        vhi = _mm512_max_ps(v, vhi);
+    }
+    float lo = _mm512_reduce_min_ps(vlo), hi = _mm512_reduce_max_ps(vhi);
+    float s = (hi - lo) / 255.0f;
+    if (!(s > 0.0f) || !isfinite(s))
+        s = 1.0f;
+    float inv = 1.0f / s, z = nearbyintf(-lo * inv);
+    z = z < 0.0f ? 0.0f : z > 255.0f ? 255.0f : z;
+    const __m512 vinv = _mm512_set1_ps(inv), vz = _mm512_set1_ps(z), half = _mm512_set1_ps(0.5f);
+    const __m512 zero = _mm512_setzero_ps(), top = _mm512_set1_ps(255.0f);
+    for (int j = 0; j < k; j += 16) {
+        __mmask16 m = tail_mask(k - j);
+        __m512 v = _mm512_maskz_loadu_ps(m, x + j);
+        if (inv_smooth)
+            v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(m, inv_smooth + j));
+        v = _mm512_add_ps(_mm512_fmadd_ps(v, vinv, vz), half);
+        v = _mm512_min_ps(_mm512_max_ps(v, zero), top);
+        _mm512_mask_cvtusepi32_storeu_epi8(q + j, m, _mm512_cvttps_epi32(v));
+    }
+    *scale = s;
+    *zp = (int32_t)z;
+}
+
+/* v = (sx * w_scale[j]) * (float)(acc[j] - zp * w_colsum[j]), 16 at a time;
+ * the accumulate form fuses the add as gcc does for the twin. */
+static void dequant_row_avx512(float *y, const int32_t *acc, int n, float sx, int32_t zp, const float *w_scale,
+                               const int32_t *w_colsum, rt5__dequant_mode mode)
+{
+    const __m512 vsx = _mm512_set1_ps(sx), zero = _mm512_setzero_ps();
+    const __m512i vzp = _mm512_set1_epi32(zp);
+    for (int j = 0; j < n; j += 16) {
+        __mmask16 m = tail_mask(n - j);
+        __m512i a = _mm512_maskz_loadu_epi32(m, acc + j);
+        __m512i c = _mm512_maskz_loadu_epi32(m, w_colsum + j);
+        __m512 f = _mm512_cvtepi32_ps(_mm512_sub_epi32(a, _mm512_mullo_epi32(vzp, c)));
+        __m512 sw = _mm512_mul_ps(vsx, _mm512_maskz_loadu_ps(m, w_scale + j));
+        __m512 v;
+        if (mode == RT5__DEQUANT_ACCUMULATE)
+            v = _mm512_fmadd_ps(sw, f, _mm512_maskz_loadu_ps(m, y + j));
+        else
+            v = _mm512_mul_ps(sw, f);
+        if (mode == RT5__DEQUANT_RELU)
+            v = _mm512_max_ps(v, zero);
+        _mm512_mask_storeu_ps(y + j, m, v);
+    }
+}
+
 const rt5__kernels *rt5__kernels_avx512(void)
 {
     static const rt5__kernels table = {
         .name = "avx512",
         .gemm_acc = gemm_acc_avx512,
+        .gemm_set = gemm_set_avx512,
         .softmax_rows = softmax_rows_avx512,
         .rms_norm = rms_norm_avx512,
         .gelu_mul = gelu_mul_avx512,
         .dot_f64 = dot_f64_avx512,
         .transpose = transpose_avx512,
+        .quantize_row_u8 = quantize_row_u8_avx512,
+        .dequant_row = dequant_row_avx512,
     };
     return __builtin_cpu_supports("avx512f") ? &table : NULL;
 }
