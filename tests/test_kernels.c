@@ -265,6 +265,97 @@ TEST(test_kernels_transpose_twins)
         }
 }
 
+/* A row like an activation row: mostly small, a few large, some negative. */
+static void fill_activations(float *x, int n, bool relu)
+{
+    for (int j = 0; j < n; j++) {
+        float v = frand() * (j % 37 == 0 ? 20.0f : 1.0f);
+        x[j] = relu && v < 0 ? 0.0f : v;
+    }
+}
+
+static int max_code_diff(const uint8_t *a, const uint8_t *b, int n)
+{
+    int worst = 0;
+    for (int j = 0; j < n; j++)
+        worst = abs((int)a[j] - b[j]) > worst ? abs((int)a[j] - b[j]) : worst;
+    return worst;
+}
+
+TEST(test_kernels_quantize_row_u8_twins)
+{
+    /* Same range, scale and zero point; codes within one step (the twins
+     * may differ in whether x * inv + z is fused). */
+    const rt5__kernels *simd = simd_or_skip(), *ref = rt5__kernels_portable();
+    static const int ns[] = {1, 15, 16, 17, 100, 1024, 4096, 16390};
+    float *x = malloc(sizeof(float) * 16390), *inv = malloc(sizeof(float) * 16390);
+    uint8_t *q1 = malloc(16390), *q2 = malloc(16390);
+    for (int j = 0; j < 16390; j++)
+        inv[j] = j % 11 == 0 ? 0.0f : 0.25f + (float)(j % 5);
+    for (size_t s = 0; simd && s < RT5_ARRAY_LEN(ns); s++)
+        for (int variant = 0; variant < 3; variant++) {
+            int n = ns[s];
+            fill_activations(x, n, variant == 2);
+            const float *is = variant == 1 ? inv : NULL;
+            float s1, s2;
+            int32_t z1, z2;
+            ref->quantize_row_u8(q1, x, is, n, &s1, &z1);
+            simd->quantize_row_u8(q2, x, is, n, &s2, &z2);
+            CHECK(s1 == s2);
+            CHECK_EQ_INT(z1, z2);
+            CHECK(max_code_diff(q1, q2, n) <= 1);
+        }
+    free(x), free(inv), free(q1), free(q2);
+    if (!simd)
+        SKIP("no AVX-512 kernels in this build/CPU");
+}
+
+TEST(test_kernels_dequant_requant_twins)
+{
+    const rt5__kernels *simd = simd_or_skip(), *ref = rt5__kernels_portable();
+    enum { N = 4099 };
+    int32_t *acc = malloc(sizeof(int32_t) * N), *colsum = malloc(sizeof(int32_t) * N);
+    float *ws = malloc(sizeof(float) * N), *inv = malloc(sizeof(float) * N);
+    float *y1 = malloc(sizeof(float) * N), *y2 = malloc(sizeof(float) * N), *y0 = malloc(sizeof(float) * N);
+    uint8_t *q1 = malloc(N), *q2 = malloc(N);
+    for (int j = 0; j < N; j++) {
+        acc[j] = (int32_t)(frand() * 2e6f);
+        colsum[j] = (int32_t)(frand() * 3000.0f);
+        ws[j] = 1e-3f * (1.5f + frand());
+        inv[j] = j % 13 == 0 ? 0.0f : 0.5f + (float)(j % 3);
+    }
+    fill(y0, N, 5.0f);
+    static const int ns[] = {1, 16, 17, 1024, N};
+    for (size_t s = 0; simd && s < RT5_ARRAY_LEN(ns); s++) {
+        int n = ns[s];
+        for (int mode = RT5__DEQUANT_SET; mode <= RT5__DEQUANT_ACCUMULATE; mode++) {
+            memcpy(y1, y0, sizeof(float) * N), memcpy(y2, y0, sizeof(float) * N);
+            ref->dequant_row(y1, acc, n, 0.03f, 7, ws, colsum, (rt5__dequant_mode)mode);
+            simd->dequant_row(y2, acc, n, 0.03f, 7, ws, colsum, (rt5__dequant_mode)mode);
+            CHECK(max_rel_diff(y2, y1, N) < 1e-6); /* and nothing past n changed */
+        }
+        for (int smooth = 0; smooth < 2; smooth++) { /* fused = dequant ReLU, then quantize */
+            float s1, s2;
+            int32_t z1, z2;
+            ref->requant_row_relu_u8(q1, y1, acc, n, 0.03f, 7, ws, colsum, smooth ? inv : NULL, &s1, &z1);
+            simd->requant_row_relu_u8(q2, y2, acc, n, 0.03f, 7, ws, colsum, smooth ? inv : NULL, &s2, &z2);
+            CHECK(max_rel_diff(y2, y1, n) < 1e-6);
+            CHECK(fabs((double)s2 - s1) <= 1e-6 * s1);
+            CHECK(abs(z1 - z2) <= 1);
+            CHECK(max_code_diff(q1, q2, n) <= 1);
+            uint8_t *q3 = malloc((size_t)n);
+            float s3;
+            int32_t z3;
+            ref->quantize_row_u8(q3, y1, smooth ? inv : NULL, n, &s3, &z3);
+            CHECK(s3 == s1 && z3 == z1 && max_code_diff(q3, q1, n) == 0);
+            free(q3);
+        }
+    }
+    free(acc), free(colsum), free(ws), free(inv), free(y0), free(y1), free(y2), free(q1), free(q2);
+    if (!simd)
+        SKIP("no AVX-512 kernels in this build/CPU");
+}
+
 TEST(test_kernels_env_forces_portable)
 {
     /* The chosen table is one of the two known ones. */

@@ -54,12 +54,15 @@ typedef struct rt5__kernels {
     void (*transpose)(float *dst, size_t ld_dst, const float *src, size_t ld_src, int r, int c);
 
     /* The int8 linear layer's per-token u8 quantization and s32 -> f32
-     * rescale: contracts at rt5__quantize_row_u8 and rt5__dequant_row in
-     * lowp.h, which are the portable twins. */
+     * rescale: contracts at rt5__quantize_row_u8, rt5__dequant_row and
+     * rt5__requant_row_relu_u8 in lowp.h, which are the portable twins. */
     void (*quantize_row_u8)(uint8_t *q, const float *x, const float *inv_smooth, int k, float *scale,
                             int32_t *zp);
     void (*dequant_row)(float *y, const int32_t *acc, int n, float sx, int32_t zp, const float *w_scale,
                         const int32_t *w_colsum, rt5__dequant_mode mode);
+    void (*requant_row_relu_u8)(uint8_t *q, float *y, const int32_t *acc, int n, float sx, int32_t zp,
+                                const float *w_scale, const int32_t *w_colsum, const float *inv_smooth,
+                                float *scale, int32_t *q_zp);
 } rt5__kernels;
 
 /* The table for this CPU (chosen once; thread-safe). */

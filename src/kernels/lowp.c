@@ -100,6 +100,14 @@ void rt5__dequant_row(float *y, const int32_t *acc, int n, float sx, int32_t zp,
     }
 }
 
+void rt5__requant_row_relu_u8(uint8_t *q, float *y, const int32_t *acc, int n, float sx, int32_t zp,
+                              const float *w_scale, const int32_t *w_colsum, const float *inv_smooth,
+                              float *scale, int32_t *q_zp)
+{
+    rt5__dequant_row(y, acc, n, sx, zp, w_scale, w_colsum, RT5__DEQUANT_RELU);
+    rt5__quantize_row_u8(q, y, inv_smooth, n, scale, q_zp);
+}
+
 float rt5__quantize_weight_row_s8(int8_t *q, const float *w, const float *col_mul, int k, int32_t *sum)
 {
     float amax = 0.0f;

@@ -94,6 +94,7 @@ const rt5__kernels *rt5__kernels_portable(void)
         .transpose = rt5__transpose,
         .quantize_row_u8 = rt5__quantize_row_u8,
         .dequant_row = rt5__dequant_row,
+        .requant_row_relu_u8 = rt5__requant_row_relu_u8,
     };
     return &table;
 }

@@ -31,6 +31,7 @@
 #include <omp.h>
 #endif
 
+#include "kernels/kernels.h"
 #include "kernels/lowp.h"
 
 /* Rows converted and multiplied at a time. Smaller than RT5__MAX_CHUNK so
@@ -247,12 +248,13 @@ static void convert_chunk(const rt5__linear *lin, rt5__linear_binding *b, const 
         return;
     }
     uint8_t *dst = b->lowp_src;
+    const rt5__kernels *kern = rt5__kernels_get();
 #ifdef _OPENMP
 #pragma omp parallel for if ((size_t)rows * k >= PARALLEL_MIN)
 #endif
     for (int32_t r = 0; r < rows; r++) {
         const float *row = x + (size_t)r * k;
-        rt5__quantize_row_u8(dst + (size_t)r * k, row, lin->inv_smooth, (int)k, &b->row_scale[r], &b->row_zp[r]);
+        kern->quantize_row_u8(dst + (size_t)r * k, row, lin->inv_smooth, (int)k, &b->row_scale[r], &b->row_zp[r]);
         for (int32_t o = 0; o < lin->n_outliers; o++)
             b->outlier_x[(size_t)r * RT5__MAX_OUTLIERS + o] = row[lin->outlier_idx[o]];
     }
@@ -286,6 +288,7 @@ static void dequant_chunk(const rt5__linear *lin, const rt5__linear_binding *b, 
     /* ReLU comes after the outlier channels are added back */
     rt5__dequant_mode mode = plan->epilogue == RT5__EPI_ACCUMULATE ? RT5__DEQUANT_ACCUMULATE : RT5__DEQUANT_SET;
     int32_t n = plan->n, block = 512, n_blocks = (n + block - 1) / block;
+    const rt5__kernels *kern = rt5__kernels_get();
 #ifdef _OPENMP
 #pragma omp parallel for collapse(2) if ((size_t)rows * n >= PARALLEL_MIN)
 #endif
@@ -293,7 +296,7 @@ static void dequant_chunk(const rt5__linear *lin, const rt5__linear_binding *b, 
         for (int32_t cb = 0; cb < n_blocks; cb++) {
             int32_t j0 = cb * block, len = RT5_MIN(block, n - j0);
             float *yr = y + (size_t)r * n + j0;
-            rt5__dequant_row(yr, b->acc + (size_t)r * n + j0, len, b->row_scale[r], b->row_zp[r], lin->w_scale + j0,
+            kern->dequant_row(yr, b->acc + (size_t)r * n + j0, len, b->row_scale[r], b->row_zp[r], lin->w_scale + j0,
                              lin->w_colsum + j0, mode);
             add_outliers(lin, b, r, yr, j0, len);
             if (plan->epilogue == RT5__EPI_RELU)
@@ -364,12 +367,35 @@ rt5_status rt5__lowp_run(const rt5__linear *lin, rt5__linear_binding *b, dnnl_st
     return RT5_OK;
 }
 
+/* One row r of requant_chunk through tmp (n floats). Without outlier
+ * channels in wi, ReLU can come with the rescale and the range with it (one
+ * fused kernel); with them, the f32 outlier products go in before ReLU. */
+static void requant_row(const rt5__kernels *kern, const rt5__linear *wi, const rt5__linear_binding *bwi,
+                        const rt5__linear *wo, rt5__linear_binding *bwo, int32_t r, float *tmp)
+{
+    int32_t n = wi->plan->n;
+    uint8_t *q = (uint8_t *)bwo->lowp_src + (size_t)r * n;
+    const int32_t *acc = bwi->acc + (size_t)r * n;
+    if (wi->n_outliers == 0) {
+        kern->requant_row_relu_u8(q, tmp, acc, n, bwi->row_scale[r], bwi->row_zp[r], wi->w_scale, wi->w_colsum,
+                                  wo->inv_smooth, &bwo->row_scale[r], &bwo->row_zp[r]);
+    } else {
+        kern->dequant_row(tmp, acc, n, bwi->row_scale[r], bwi->row_zp[r], wi->w_scale, wi->w_colsum,
+                          RT5__DEQUANT_SET);
+        add_outliers(wi, bwi, r, tmp, 0, n);
+        relu_inplace(tmp, n);
+        kern->quantize_row_u8(q, tmp, wo->inv_smooth, n, &bwo->row_scale[r], &bwo->row_zp[r]);
+    }
+    for (int32_t o = 0; o < wo->n_outliers; o++) /* wo's outlier inputs: the f32 ReLU outputs */
+        bwo->outlier_x[(size_t)r * RT5__MAX_OUTLIERS + o] = tmp[wo->outlier_idx[o]];
+}
+
 /* int8: wi's s32 products of a chunk -> ReLU -> u8 rows of wo's input. */
 static void requant_chunk(const rt5__linear *wi, const rt5__linear_binding *bwi, const rt5__linear *wo,
                           rt5__linear_binding *bwo, int32_t rows)
 {
     int32_t n = wi->plan->n;
-    uint8_t *q = bwo->lowp_src;
+    const rt5__kernels *kern = rt5__kernels_get();
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(RT5_MIN(omp_get_max_threads(), bwi->n_tmp_rows)) if ((size_t)rows * n >= PARALLEL_MIN)
 #endif
@@ -379,13 +405,7 @@ static void requant_chunk(const rt5__linear *wi, const rt5__linear_binding *bwi,
 #else
         float *tmp = bwi->row_tmp;
 #endif
-        rt5__dequant_row(tmp, bwi->acc + (size_t)r * n, n, bwi->row_scale[r], bwi->row_zp[r], wi->w_scale,
-                         wi->w_colsum, RT5__DEQUANT_SET);
-        add_outliers(wi, bwi, r, tmp, 0, n);
-        relu_inplace(tmp, n);
-        for (int32_t o = 0; o < wo->n_outliers; o++)
-            bwo->outlier_x[(size_t)r * RT5__MAX_OUTLIERS + o] = tmp[wo->outlier_idx[o]];
-        rt5__quantize_row_u8(q + (size_t)r * n, tmp, wo->inv_smooth, n, &bwo->row_scale[r], &bwo->row_zp[r]);
+        requant_row(kern, wi, bwi, wo, bwo, r, tmp);
     }
 }
 

@@ -290,19 +290,9 @@ static void transpose_avx512(float *dst, size_t ld_dst, const float *src, size_t
  * one to quantize. The arithmetic is the portable twin's as gcc compiles it
  * (x * inv + z fused, then + 0.5), so the codes agree except where the
  * twin's compiler does not fuse; then they differ by at most one step. */
-static void quantize_row_u8_avx512(uint8_t *q, const float *x, const float *inv_smooth, int k, float *scale,
-                                   int32_t *zp)
+static void quantize_in_range(uint8_t *q, const float *x, const float *inv_smooth, int k, float lo, float hi,
+                              float *scale, int32_t *zp)
 {
-    __m512 vlo = _mm512_setzero_ps(), vhi = _mm512_setzero_ps(); /* 0 is always in the range */
-    for (int j = 0; j < k; j += 16) {
-        __mmask16 m = tail_mask(k - j);
-        __m512 v = _mm512_maskz_loadu_ps(m, x + j);
-        if (inv_smooth)
-            v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(m, inv_smooth + j));
-        vlo = _mm512_min_ps(v, vlo); /* NaN in v: keeps vlo, as the twin's compare does */
-        vhi = _mm512_max_ps(v, vhi);
-    }
-    float lo = _mm512_reduce_min_ps(vlo), hi = _mm512_reduce_max_ps(vhi);
     float s = (hi - lo) / 255.0f;
     if (!(s > 0.0f) || !isfinite(s))
         s = 1.0f;
@@ -323,6 +313,56 @@ static void quantize_row_u8_avx512(uint8_t *q, const float *x, const float *inv_
     *zp = (int32_t)z;
 }
 
+/* Running range of v (masked-off lanes are 0, which the range holds). */
+static inline void range_update(__m512 v, __m512 *vlo, __m512 *vhi)
+{
+    *vlo = _mm512_min_ps(v, *vlo); /* NaN in v: keeps the range, as the twin's compare does */
+    *vhi = _mm512_max_ps(v, *vhi);
+}
+
+static void quantize_row_u8_avx512(uint8_t *q, const float *x, const float *inv_smooth, int k, float *scale,
+                                   int32_t *zp)
+{
+    __m512 vlo = _mm512_setzero_ps(), vhi = _mm512_setzero_ps(); /* 0 is always in the range */
+    for (int j = 0; j < k; j += 16) {
+        __mmask16 m = tail_mask(k - j);
+        __m512 v = _mm512_maskz_loadu_ps(m, x + j);
+        if (inv_smooth)
+            v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(m, inv_smooth + j));
+        range_update(v, &vlo, &vhi);
+    }
+    quantize_in_range(q, x, inv_smooth, k, _mm512_reduce_min_ps(vlo), _mm512_reduce_max_ps(vhi), scale, zp);
+}
+
+/* (sx * w_scale[j]) * (float)(acc[j] - zp * w_colsum[j]) for the 16 lanes at j. */
+static inline __m512 dequant16(__mmask16 m, const int32_t *acc, const int32_t *w_colsum, const float *w_scale,
+                               __m512 vsx, __m512i vzp)
+{
+    __m512i a = _mm512_maskz_loadu_epi32(m, acc), c = _mm512_maskz_loadu_epi32(m, w_colsum);
+    __m512 f = _mm512_cvtepi32_ps(_mm512_sub_epi32(a, _mm512_mullo_epi32(vzp, c)));
+    return _mm512_mul_ps(_mm512_mul_ps(vsx, _mm512_maskz_loadu_ps(m, w_scale)), f);
+}
+
+/* The rescale pass also takes the quantization range, so y is read once
+ * (to quantize) instead of twice. */
+static void requant_row_relu_u8_avx512(uint8_t *q, float *y, const int32_t *acc, int n, float sx, int32_t zp,
+                                       const float *w_scale, const int32_t *w_colsum, const float *inv_smooth,
+                                       float *scale, int32_t *q_zp)
+{
+    const __m512 vsx = _mm512_set1_ps(sx), zero = _mm512_setzero_ps();
+    const __m512i vzp = _mm512_set1_epi32(zp);
+    __m512 vlo = zero, vhi = zero;
+    for (int j = 0; j < n; j += 16) {
+        __mmask16 m = tail_mask(n - j);
+        __m512 v = _mm512_max_ps(dequant16(m, acc + j, w_colsum + j, w_scale + j, vsx, vzp), zero);
+        _mm512_mask_storeu_ps(y + j, m, v);
+        if (inv_smooth)
+            v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(m, inv_smooth + j));
+        range_update(v, &vlo, &vhi);
+    }
+    quantize_in_range(q, y, inv_smooth, n, _mm512_reduce_min_ps(vlo), _mm512_reduce_max_ps(vhi), scale, q_zp);
+}
+
 /* v = (sx * w_scale[j]) * (float)(acc[j] - zp * w_colsum[j]), 16 at a time;
  * the accumulate form fuses the add as gcc does for the twin. */
 static void dequant_row_avx512(float *y, const int32_t *acc, int n, float sx, int32_t zp, const float *w_scale,
@@ -332,15 +372,15 @@ static void dequant_row_avx512(float *y, const int32_t *acc, int n, float sx, in
     const __m512i vzp = _mm512_set1_epi32(zp);
     for (int j = 0; j < n; j += 16) {
         __mmask16 m = tail_mask(n - j);
-        __m512i a = _mm512_maskz_loadu_epi32(m, acc + j);
-        __m512i c = _mm512_maskz_loadu_epi32(m, w_colsum + j);
-        __m512 f = _mm512_cvtepi32_ps(_mm512_sub_epi32(a, _mm512_mullo_epi32(vzp, c)));
-        __m512 sw = _mm512_mul_ps(vsx, _mm512_maskz_loadu_ps(m, w_scale + j));
         __m512 v;
-        if (mode == RT5__DEQUANT_ACCUMULATE)
+        if (mode == RT5__DEQUANT_ACCUMULATE) { /* fused as gcc fuses the twin's y += a * b */
+            __m512i a = _mm512_maskz_loadu_epi32(m, acc + j), c = _mm512_maskz_loadu_epi32(m, w_colsum + j);
+            __m512 f = _mm512_cvtepi32_ps(_mm512_sub_epi32(a, _mm512_mullo_epi32(vzp, c)));
+            __m512 sw = _mm512_mul_ps(vsx, _mm512_maskz_loadu_ps(m, w_scale + j));
             v = _mm512_fmadd_ps(sw, f, _mm512_maskz_loadu_ps(m, y + j));
-        else
-            v = _mm512_mul_ps(sw, f);
+        } else {
+            v = dequant16(m, acc + j, w_colsum + j, w_scale + j, vsx, vzp);
+        }
         if (mode == RT5__DEQUANT_RELU)
             v = _mm512_max_ps(v, zero);
         _mm512_mask_storeu_ps(y + j, m, v);
@@ -360,6 +400,7 @@ const rt5__kernels *rt5__kernels_avx512(void)
         .transpose = transpose_avx512,
         .quantize_row_u8 = quantize_row_u8_avx512,
         .dequant_row = dequant_row_avx512,
+        .requant_row_relu_u8 = requant_row_relu_u8_avx512,
     };
     return __builtin_cpu_supports("avx512f") ? &table : NULL;
 }
