@@ -316,7 +316,9 @@ TEST(test_kernels_dequant_requant_twins)
     enum { N = 4099 };
     int32_t *acc = malloc(sizeof(int32_t) * N), *colsum = malloc(sizeof(int32_t) * N);
     float *ws = malloc(sizeof(float) * N), *inv = malloc(sizeof(float) * N);
-    float *y1 = malloc(sizeof(float) * N), *y2 = malloc(sizeof(float) * N), *y0 = malloc(sizeof(float) * N);
+    /* y2 64-byte aligned so that the streaming mode really streams */
+    float *y1 = malloc(sizeof(float) * N), *y0 = malloc(sizeof(float) * N);
+    float *y2 = aligned_alloc(64, sizeof(float) * (N + 15) / 16 * 16);
     uint8_t *q1 = malloc(N), *q2 = malloc(N);
     for (int j = 0; j < N; j++) {
         acc[j] = (int32_t)(frand() * 2e6f);
@@ -328,7 +330,7 @@ TEST(test_kernels_dequant_requant_twins)
     static const int ns[] = {1, 16, 17, 1024, N};
     for (size_t s = 0; simd && s < RT5_ARRAY_LEN(ns); s++) {
         int n = ns[s];
-        for (int mode = RT5__DEQUANT_SET; mode <= RT5__DEQUANT_ACCUMULATE; mode++) {
+        for (int mode = RT5__DEQUANT_SET; mode <= RT5__DEQUANT_SET_STREAM; mode++) {
             memcpy(y1, y0, sizeof(float) * N), memcpy(y2, y0, sizeof(float) * N);
             ref->dequant_row(y1, acc, n, 0.03f, 7, ws, colsum, (rt5__dequant_mode)mode);
             simd->dequant_row(y2, acc, n, 0.03f, 7, ws, colsum, (rt5__dequant_mode)mode);

@@ -84,6 +84,7 @@ void rt5__dequant_row(float *y, const int32_t *acc, int n, float sx, int32_t zp,
 {
     switch (mode) {
     case RT5__DEQUANT_SET:
+    case RT5__DEQUANT_SET_STREAM: /* plain stores here */
         for (int j = 0; j < n; j++)
             y[j] = sx * w_scale[j] * (float)(acc[j] - zp * w_colsum[j]);
         break;

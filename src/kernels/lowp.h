@@ -34,7 +34,10 @@ void rt5__quantize_row_u8(uint8_t *q, const float *x, const float *inv_smooth, i
 typedef enum rt5__dequant_mode {
     RT5__DEQUANT_SET = 0,   /* y  = v          */
     RT5__DEQUANT_RELU,      /* y  = max(v, 0)  */
-    RT5__DEQUANT_ACCUMULATE /* y += v          */
+    RT5__DEQUANT_ACCUMULATE, /* y += v          */
+    RT5__DEQUANT_SET_STREAM  /* y  = v, stored past the caches where the ISA
+                                can (AVX-512, y 64-byte aligned): for outputs
+                                far larger than the cache, not read soon */
 } rt5__dequant_mode;
 
 /*

@@ -280,13 +280,23 @@ static void relu_inplace(float *y, int32_t n)
         y[j] = y[j] > 0.0f ? y[j] : 0.0f;
 }
 
+/* Outputs of at least this many bytes (a whole call's, all chunks) are
+ * written with non-temporal stores: about the L3 size, so that they would
+ * not stay in cache until they are read. */
+#define STREAM_MIN_BYTES ((size_t)32 << 20)
+
 /* y rows of the chunk from the s32 products, in column blocks so that
- * both cores share even an 8-row chunk. */
-static void dequant_chunk(const rt5__linear *lin, const rt5__linear_binding *b, float *y, int32_t rows)
+ * both cores share even an 8-row chunk. stream: a large plain output (see
+ * STREAM_MIN_BYTES), written past the caches. */
+static void dequant_chunk(const rt5__linear *lin, const rt5__linear_binding *b, float *y, int32_t rows,
+                          bool stream)
 {
     const rt5__gemm_plan *plan = lin->plan;
     /* ReLU comes after the outlier channels are added back */
-    rt5__dequant_mode mode = plan->epilogue == RT5__EPI_ACCUMULATE ? RT5__DEQUANT_ACCUMULATE : RT5__DEQUANT_SET;
+    rt5__dequant_mode mode = plan->epilogue == RT5__EPI_ACCUMULATE ? RT5__DEQUANT_ACCUMULATE
+                             : stream && plan->epilogue == RT5__EPI_NONE && lin->n_outliers == 0
+                                 ? RT5__DEQUANT_SET_STREAM
+                                 : RT5__DEQUANT_SET;
     int32_t n = plan->n, block = 512, n_blocks = (n + block - 1) / block;
     const rt5__kernels *kern = rt5__kernels_get();
 #ifdef _OPENMP
@@ -316,9 +326,9 @@ static dnnl_status_t execute(dnnl_primitive_t prim, const rt5__linear *lin, dnnl
 }
 
 /* Chunk c of rows whose input already sits converted in b->lowp_src: the
- * product, then (int8) the rescale into y. */
+ * product, then (int8) the rescale into y (stream_y: see dequant_chunk). */
 static rt5_status product_chunk(const rt5__linear *lin, rt5__linear_binding *b, dnnl_stream_t stream, int c,
-                                float *y)
+                                float *y, bool stream_y)
 {
     dnnl_status_t st = dnnl_success;
     if (lin->plan->dtype == RT5_DTYPE_BF16)
@@ -329,7 +339,7 @@ static rt5_status product_chunk(const rt5__linear *lin, rt5__linear_binding *b, 
         return RT5_ERR_INTERNAL;
     if (lin->plan->dtype == RT5_DTYPE_INT8) {
         double t0 = rt5__now_seconds();
-        dequant_chunk(lin, b, y, rt5__chunk_rows[c]);
+        dequant_chunk(lin, b, y, rt5__chunk_rows[c], stream_y);
         b->convert_seconds += rt5__now_seconds() - t0;
     }
     return RT5_OK;
@@ -356,10 +366,11 @@ rt5_status rt5__lowp_run(const rt5__linear *lin, rt5__linear_binding *b, dnnl_st
 {
     const rt5__gemm_plan *plan = lin->plan;
     int32_t rows = rt5__round_rows(m), done = 0;
+    bool stream_y = (size_t)rows * (size_t)plan->n * sizeof(float) >= STREAM_MIN_BYTES;
     while (done < rows) {
         int c = chunk_index(rows - done);
         timed_convert(lin, b, x + (size_t)done * plan->k, rt5__chunk_rows[c]);
-        rt5_status st = product_chunk(lin, b, stream, c, y + (size_t)done * plan->n);
+        rt5_status st = product_chunk(lin, b, stream, c, y + (size_t)done * plan->n, stream_y);
         if (st != RT5_OK)
             return st;
         done += rt5__chunk_rows[c];
@@ -441,7 +452,7 @@ rt5_status rt5__lowp_run_ffn(const rt5__linear *wi, rt5__linear_binding *bwi, co
         timed_convert(wi, bwi, x + (size_t)done * wi->plan->k, rt5__chunk_rows[c]);
         rt5_status st = inner_chunk(wi, bwi, wo, bwo, stream, c);
         if (st == RT5_OK)
-            st = product_chunk(wo, bwo, stream, c, y + (size_t)done * wo->plan->n);
+            st = product_chunk(wo, bwo, stream, c, y + (size_t)done * wo->plan->n, false);
         if (st != RT5_OK)
             return st;
         done += rt5__chunk_rows[c];

@@ -20,6 +20,7 @@
 #if defined(__AVX512F__) && defined(__FMA__)
 #include <immintrin.h>
 #include <math.h>
+#include <stdint.h>
 
 static inline __mmask16 tail_mask(int n)
 {
@@ -370,7 +371,16 @@ static void dequant_row_avx512(float *y, const int32_t *acc, int n, float sx, in
 {
     const __m512 vsx = _mm512_set1_ps(sx), zero = _mm512_setzero_ps();
     const __m512i vzp = _mm512_set1_epi32(zp);
-    for (int j = 0; j < n; j += 16) {
+    int j = 0;
+    if (mode == RT5__DEQUANT_SET_STREAM && ((uintptr_t)y & 63) == 0) {
+        /* Non-temporal stores skip reading y's lines in first (a third of
+         * the traffic of a (tokens, 3 inner) output that spills the cache
+         * anyway); the fence orders them before other threads read y. */
+        for (; j + 16 <= n; j += 16)
+            _mm512_stream_ps(y + j, dequant16(0xFFFF, acc + j, w_colsum + j, w_scale + j, vsx, vzp));
+        _mm_sfence();
+    }
+    for (; j < n; j += 16) {
         __mmask16 m = tail_mask(n - j);
         __m512 v;
         if (mode == RT5__DEQUANT_ACCUMULATE) { /* fused as gcc fuses the twin's y += a * b */
