@@ -40,9 +40,14 @@
  * re-read per 256 rows, from L3 (they are 12-17 MB in int8). */
 #define LOWP_MAX_ROWS 256
 
-/* Element-wise passes over fewer values than this run on the calling thread:
- * waking the team costs more than they do. */
-#define PARALLEL_MIN ((size_t)1 << 16)
+/* Element-wise passes over fewer values than this run on the calling thread.
+ * Every parallel region ends in a barrier that waits for the other thread
+ * to be scheduled: a few microseconds on an idle machine, milliseconds on a
+ * busy one (measured on the shared 2-core box: with the convert passes of a
+ * 1024-wide input or output in regions of their own, convert took 33% of an
+ * int8 pass; with those passes -- 50-80 us each -- serial, 16-19%). At 2^19
+ * the (256, 1024) passes run here and the (256, 4096+) ones are shared. */
+#define PARALLEL_MIN ((size_t)1 << 19)
 
 static dnnl_data_type_t src_type(rt5_dtype dt)
 {
