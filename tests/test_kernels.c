@@ -334,7 +334,18 @@ TEST(test_kernels_dequant_requant_twins)
             memcpy(y1, y0, sizeof(float) * N), memcpy(y2, y0, sizeof(float) * N);
             ref->dequant_row(y1, acc, n, 0.03f, 7, ws, colsum, (rt5__dequant_mode)mode);
             simd->dequant_row(y2, acc, n, 0.03f, 7, ws, colsum, (rt5__dequant_mode)mode);
-            CHECK(max_rel_diff(y2, y1, N) < 1e-6); /* and nothing past n changed */
+            /* One rounding apart at most (the accumulate form may be fused
+             * in one twin and not the other): budget 2 ulp of the larger
+             * term, since y0 + v may cancel. Nothing past n may change. */
+            double worst = 0;
+            for (int j = 0; j < N; j++) {
+                double v = 0.03 * ws[j] * ((double)acc[j] - 7.0 * colsum[j]);
+                double mag = fmax(fabs((double)y0[j]), fabs(v)) + 1e-30;
+                worst = fmax(worst, fabs((double)y2[j] - y1[j]) / mag);
+            }
+            if (!(worst < 2.5e-7))
+                fprintf(stderr, "  dequant n=%d mode %d: simd vs portable %.3g\n", n, mode, worst);
+            CHECK(worst < 2.5e-7);
         }
         for (int smooth = 0; smooth < 2; smooth++) { /* fused = dequant ReLU, then quantize */
             float s1, s2;
