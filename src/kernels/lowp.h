@@ -5,10 +5,11 @@
  * linear layer (src/model/linear_lowp.c) calls them on one chunk of rows.
  *
  * Plain C written so that the compiler vectorizes it (-march=native turns
- * the loops into AVX-512). These are also the portable twins of the kernel
- * table's quantize_row_u8, dequant_row and requant_row_relu_u8
- * (kernels.h), whose AVX-512 versions fuse passes. Rounding is round-to-nearest-even for bf16 and
- * round-half-up (on non-negative values) for u8.
+ * the loops into AVX-512). The u8 quantization and the rescales are also the
+ * portable twins of the kernel table's quantize_row_u8, dequant_row and
+ * requant_row_relu_u8 (kernels.h), whose AVX-512 versions fuse passes.
+ * Rounding is round-to-nearest-even for bf16 and round-half-up (on
+ * non-negative values) for u8.
  */
 #ifndef RT5_KERNELS_LOWP_H
 #define RT5_KERNELS_LOWP_H
@@ -32,8 +33,8 @@ void rt5__quantize_row_u8(uint8_t *q, const float *x, const float *inv_smooth, i
                           int32_t *zp);
 
 typedef enum rt5__dequant_mode {
-    RT5__DEQUANT_SET = 0,   /* y  = v          */
-    RT5__DEQUANT_RELU,      /* y  = max(v, 0)  */
+    RT5__DEQUANT_SET = 0,    /* y  = v          */
+    RT5__DEQUANT_RELU,       /* y  = max(v, 0)  */
     RT5__DEQUANT_ACCUMULATE, /* y += v          */
     RT5__DEQUANT_SET_STREAM  /* y  = v, stored past the caches where the ISA
                                 can (AVX-512, y 64-byte aligned): for outputs

@@ -291,8 +291,8 @@ static void relu_inplace(float *y, int32_t n)
 #define STREAM_MIN_BYTES ((size_t)32 << 20)
 
 /* y rows of the chunk from the s32 products, in column blocks so that
- * both cores share even an 8-row chunk. stream: a large plain output (see
- * STREAM_MIN_BYTES), written past the caches. */
+ * both cores share even a few-row chunk of a wide output. stream: a large
+ * plain output (see STREAM_MIN_BYTES), written past the caches. */
 static void dequant_chunk(const rt5__linear *lin, const rt5__linear_binding *b, float *y, int32_t rows,
                           bool stream)
 {

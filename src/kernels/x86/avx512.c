@@ -1,16 +1,21 @@
 /*
- * avx512.c -- AVX-512 versions of the attention and norm kernels (contracts
- * in kernels.h; the portable twins in portable.c define the results).
+ * avx512.c -- AVX-512 versions of the attention, norm and int8 rescale
+ * kernels (contracts in kernels.h and lowp.h; the portable twins in
+ * portable.c and lowp.c define the results).
  *
- * gemm_acc is a register-blocked micro-kernel: a tile of up to 8 rows x 48
- * columns of C lives in 24 zmm accumulators while k runs; each step loads three
- * vectors of B and broadcasts one A value per row, so 11 loads feed 24 FMAs.
- * Column tails use masked loads and stores, and the last column block uses
- * only as many vectors as it needs. softmax uses a vector exp
- * (Cody-Waite range reduction, degree-7 polynomial, scalef): within 2 ulp of
- * expf on the range softmax feeds it (x - max <= 0).
+ * gemm_acc/gemm_set share a register-blocked micro-kernel: a tile of up to 8
+ * rows x 48 columns of C lives in 24 zmm accumulators while k runs; each step
+ * loads three vectors of B and broadcasts one A value per row, so 11 loads
+ * feed 24 FMAs. Column tails use masked loads and stores, and the last column
+ * block uses only as many vectors as it needs. The products are summed in the
+ * portable twin's order, so both give the same bits. softmax uses a vector
+ * exp (Cody-Waite range reduction, degree-7 polynomial, scalef): within 2 ulp
+ * of expf on the range softmax feeds it (x - max <= 0). transpose goes
+ * through registers 16 x 16 at a time.
  *
  * dot_f64 widens to double before multiplying, as the portable twin does.
+ * The int8 kernels repeat the twins' arithmetic (fused where gcc fuses it);
+ * requant_row_relu_u8 takes the quantization range during the rescale.
  *
  * Compiled only when the compiler targets AVX-512 (the default -march=native
  * build on an AVX-512 machine); otherwise rt5__kernels_avx512() is NULL.
