@@ -71,6 +71,19 @@ TEST(test_kernels_gemm_acc_twins)
         for (int i = 0; i < m * n; i++)
             err = fmax(err, fabs(c1[i] - want[i]) / sqrt((double)k + 1));
         CHECK(err < 1e-5);
+        float *c3 = malloc(sizeof(float) * m * n);
+        for (int t = 0; t < 2; t++) { /* gemm_set = gemm_acc onto zeros, whatever C held */
+            const rt5__kernels *kt = t ? simd : ref;
+            if (!kt)
+                continue;
+            fill(c3, (size_t)m * n, 5.0f);
+            kt->gemm_set(m, n, k, a, k, b, n, c3, n);
+            double e3 = 0;
+            for (int i = 0; i < m * n; i++)
+                e3 = fmax(e3, fabs(c3[i] - (want[i] - (double)c2[i])) / sqrt((double)k + 1));
+            CHECK(e3 < 1e-5);
+        }
+        free(c3);
         if (simd) {
             simd->gemm_acc(m, n, k, a, k, b, n, c2, n);
             double e2 = 0;
@@ -199,6 +212,23 @@ TEST(test_kernels_gelu_mul_twins)
     free(a), free(b), free(y1), free(y2);
 }
 
+TEST(test_kernels_dot_f64_twins)
+{
+    const rt5__kernels *simd = simd_or_skip(), *ref = rt5__kernels_portable();
+    static const int ns[] = {0, 1, 15, 16, 17, 31, 32, 33, 100, 1024, 1030};
+    float a[1030], b[1030];
+    fill(a, 1030, 2.0f), fill(b, 1030, 2.0f);
+    for (size_t s = 0; s < RT5_ARRAY_LEN(ns); s++) {
+        int n = ns[s];
+        double want = 0, mag = 0; /* float products are exact in double; sums in order */
+        for (int i = 0; i < n; i++)
+            want += (double)a[i] * b[i], mag += fabs((double)a[i] * b[i]);
+        CHECK(ref->dot_f64(a, b, n) == want); /* same order, same sums */
+        if (simd)
+            CHECK(fabs(simd->dot_f64(a, b, n) - want) <= 1e-15 * (mag + 1));
+    }
+}
+
 TEST(test_kernels_transpose)
 {
     float src[3 * 4], dst[4 * 5];
@@ -208,6 +238,135 @@ TEST(test_kernels_transpose)
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 4; j++)
             CHECK(dst[j * 5 + i] == src[i * 4 + j]);
+}
+
+TEST(test_kernels_transpose_twins)
+{
+    /* exact: a transpose only moves values; sentinels catch stray stores */
+    static const int shapes[][2] = {{1, 1}, {3, 4}, {16, 16}, {17, 15}, {130, 128}, {40, 33}, {5, 100}};
+    const rt5__kernels *tables[2] = {rt5__kernels_portable(), simd_or_skip()};
+    for (int t = 0; t < 2 && tables[t]; t++)
+        for (size_t s = 0; s < RT5_ARRAY_LEN(shapes); s++) {
+            int r = shapes[s][0], c = shapes[s][1];
+            size_t ld_src = (size_t)c + 5, ld_dst = (size_t)r + 3;
+            float *src = malloc(sizeof(float) * r * ld_src), *dst = malloc(sizeof(float) * c * ld_dst);
+            fill(src, (size_t)r * ld_src, 1.0f);
+            for (size_t i = 0; i < (size_t)c * ld_dst; i++)
+                dst[i] = 7.0f;
+            tables[t]->transpose(dst, ld_dst, src, ld_src, r, c);
+            int bad = 0;
+            for (int j = 0; j < c; j++)
+                for (size_t i = 0; i < ld_dst; i++)
+                    bad += dst[j * ld_dst + i] != (i < (size_t)r ? src[i * ld_src + j] : 7.0f);
+            if (bad)
+                fprintf(stderr, "  transpose %s %dx%d: %d wrong\n", tables[t]->name, r, c, bad);
+            CHECK(bad == 0);
+            free(src), free(dst);
+        }
+}
+
+/* A row like an activation row: mostly small, a few large, some negative. */
+static void fill_activations(float *x, int n, bool relu)
+{
+    for (int j = 0; j < n; j++) {
+        float v = frand() * (j % 37 == 0 ? 20.0f : 1.0f);
+        x[j] = relu && v < 0 ? 0.0f : v;
+    }
+}
+
+static int max_code_diff(const uint8_t *a, const uint8_t *b, int n)
+{
+    int worst = 0;
+    for (int j = 0; j < n; j++)
+        worst = abs((int)a[j] - b[j]) > worst ? abs((int)a[j] - b[j]) : worst;
+    return worst;
+}
+
+TEST(test_kernels_quantize_row_u8_twins)
+{
+    /* Same range, scale and zero point; codes within one step (the twins
+     * may differ in whether x * inv + z is fused). */
+    const rt5__kernels *simd = simd_or_skip(), *ref = rt5__kernels_portable();
+    static const int ns[] = {1, 15, 16, 17, 100, 1024, 4096, 16390};
+    float *x = malloc(sizeof(float) * 16390), *inv = malloc(sizeof(float) * 16390);
+    uint8_t *q1 = malloc(16390), *q2 = malloc(16390);
+    for (int j = 0; j < 16390; j++)
+        inv[j] = j % 11 == 0 ? 0.0f : 0.25f + (float)(j % 5);
+    for (size_t s = 0; simd && s < RT5_ARRAY_LEN(ns); s++)
+        for (int variant = 0; variant < 3; variant++) {
+            int n = ns[s];
+            fill_activations(x, n, variant == 2);
+            const float *is = variant == 1 ? inv : NULL;
+            float s1, s2;
+            int32_t z1, z2;
+            ref->quantize_row_u8(q1, x, is, n, &s1, &z1);
+            simd->quantize_row_u8(q2, x, is, n, &s2, &z2);
+            CHECK(s1 == s2);
+            CHECK_EQ_INT(z1, z2);
+            CHECK(max_code_diff(q1, q2, n) <= 1);
+        }
+    free(x), free(inv), free(q1), free(q2);
+    if (!simd)
+        SKIP("no AVX-512 kernels in this build/CPU");
+}
+
+TEST(test_kernels_dequant_requant_twins)
+{
+    const rt5__kernels *simd = simd_or_skip(), *ref = rt5__kernels_portable();
+    enum { N = 4099 };
+    int32_t *acc = malloc(sizeof(int32_t) * N), *colsum = malloc(sizeof(int32_t) * N);
+    float *ws = malloc(sizeof(float) * N), *inv = malloc(sizeof(float) * N);
+    /* y2 64-byte aligned so that the streaming mode really streams */
+    float *y1 = malloc(sizeof(float) * N), *y0 = malloc(sizeof(float) * N);
+    float *y2 = aligned_alloc(64, sizeof(float) * (N + 15) / 16 * 16);
+    uint8_t *q1 = malloc(N), *q2 = malloc(N);
+    for (int j = 0; j < N; j++) {
+        acc[j] = (int32_t)(frand() * 2e6f);
+        colsum[j] = (int32_t)(frand() * 3000.0f);
+        ws[j] = 1e-3f * (1.5f + frand());
+        inv[j] = j % 13 == 0 ? 0.0f : 0.5f + (float)(j % 3);
+    }
+    fill(y0, N, 5.0f);
+    static const int ns[] = {1, 16, 17, 1024, N};
+    for (size_t s = 0; simd && s < RT5_ARRAY_LEN(ns); s++) {
+        int n = ns[s];
+        for (int mode = RT5__DEQUANT_SET; mode <= RT5__DEQUANT_SET_STREAM; mode++) {
+            memcpy(y1, y0, sizeof(float) * N), memcpy(y2, y0, sizeof(float) * N);
+            ref->dequant_row(y1, acc, n, 0.03f, 7, ws, colsum, (rt5__dequant_mode)mode);
+            simd->dequant_row(y2, acc, n, 0.03f, 7, ws, colsum, (rt5__dequant_mode)mode);
+            /* One rounding apart at most (the accumulate form may be fused
+             * in one twin and not the other): budget 2 ulp of the larger
+             * term, since y0 + v may cancel. Nothing past n may change. */
+            double worst = 0;
+            for (int j = 0; j < N; j++) {
+                double v = 0.03 * ws[j] * ((double)acc[j] - 7.0 * colsum[j]);
+                double mag = fmax(fabs((double)y0[j]), fabs(v)) + 1e-30;
+                worst = fmax(worst, fabs((double)y2[j] - y1[j]) / mag);
+            }
+            if (!(worst < 2.5e-7))
+                fprintf(stderr, "  dequant n=%d mode %d: simd vs portable %.3g\n", n, mode, worst);
+            CHECK(worst < 2.5e-7);
+        }
+        for (int smooth = 0; smooth < 2; smooth++) { /* fused = dequant ReLU, then quantize */
+            float s1, s2;
+            int32_t z1, z2;
+            ref->requant_row_relu_u8(q1, y1, acc, n, 0.03f, 7, ws, colsum, smooth ? inv : NULL, &s1, &z1);
+            simd->requant_row_relu_u8(q2, y2, acc, n, 0.03f, 7, ws, colsum, smooth ? inv : NULL, &s2, &z2);
+            CHECK(max_rel_diff(y2, y1, n) < 1e-6);
+            CHECK(fabs((double)s2 - s1) <= 1e-6 * s1);
+            CHECK(abs(z1 - z2) <= 1);
+            CHECK(max_code_diff(q1, q2, n) <= 1);
+            uint8_t *q3 = malloc((size_t)n);
+            float s3;
+            int32_t z3;
+            ref->quantize_row_u8(q3, y1, smooth ? inv : NULL, n, &s3, &z3);
+            CHECK(s3 == s1 && z3 == z1 && max_code_diff(q3, q1, n) == 0);
+            free(q3);
+        }
+    }
+    free(acc), free(colsum), free(ws), free(inv), free(y0), free(y1), free(y2), free(q1), free(q2);
+    if (!simd)
+        SKIP("no AVX-512 kernels in this build/CPU");
 }
 
 TEST(test_kernels_env_forces_portable)

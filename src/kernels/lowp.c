@@ -84,6 +84,7 @@ void rt5__dequant_row(float *y, const int32_t *acc, int n, float sx, int32_t zp,
 {
     switch (mode) {
     case RT5__DEQUANT_SET:
+    case RT5__DEQUANT_SET_STREAM: /* plain stores here */
         for (int j = 0; j < n; j++)
             y[j] = sx * w_scale[j] * (float)(acc[j] - zp * w_colsum[j]);
         break;
@@ -98,6 +99,14 @@ void rt5__dequant_row(float *y, const int32_t *acc, int n, float sx, int32_t zp,
             y[j] += sx * w_scale[j] * (float)(acc[j] - zp * w_colsum[j]);
         break;
     }
+}
+
+void rt5__requant_row_relu_u8(uint8_t *q, float *y, const int32_t *acc, int n, float sx, int32_t zp,
+                              const float *w_scale, const int32_t *w_colsum, const float *inv_smooth,
+                              float *scale, int32_t *q_zp)
+{
+    rt5__dequant_row(y, acc, n, sx, zp, w_scale, w_colsum, RT5__DEQUANT_RELU);
+    rt5__quantize_row_u8(q, y, inv_smooth, n, scale, q_zp);
 }
 
 float rt5__quantize_weight_row_s8(int8_t *q, const float *w, const float *col_mul, int k, int32_t *sum)

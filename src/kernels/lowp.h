@@ -5,9 +5,11 @@
  * linear layer (src/model/linear_lowp.c) calls them on one chunk of rows.
  *
  * Plain C written so that the compiler vectorizes it (-march=native turns
- * the loops into AVX-512); there is no separate intrinsic twin because there
- * is no intrinsic version. Rounding is round-to-nearest-even for bf16 and
- * round-half-up (on non-negative values) for u8.
+ * the loops into AVX-512). The u8 quantization and the rescales are also the
+ * portable twins of the kernel table's quantize_row_u8, dequant_row and
+ * requant_row_relu_u8 (kernels.h), whose AVX-512 versions fuse passes.
+ * Rounding is round-to-nearest-even for bf16 and round-half-up (on
+ * non-negative values) for u8.
  */
 #ifndef RT5_KERNELS_LOWP_H
 #define RT5_KERNELS_LOWP_H
@@ -31,9 +33,12 @@ void rt5__quantize_row_u8(uint8_t *q, const float *x, const float *inv_smooth, i
                           int32_t *zp);
 
 typedef enum rt5__dequant_mode {
-    RT5__DEQUANT_SET = 0,   /* y  = v          */
-    RT5__DEQUANT_RELU,      /* y  = max(v, 0)  */
-    RT5__DEQUANT_ACCUMULATE /* y += v          */
+    RT5__DEQUANT_SET = 0,    /* y  = v          */
+    RT5__DEQUANT_RELU,       /* y  = max(v, 0)  */
+    RT5__DEQUANT_ACCUMULATE, /* y += v          */
+    RT5__DEQUANT_SET_STREAM  /* y  = v, stored past the caches where the ISA
+                                can (AVX-512, y 64-byte aligned): for outputs
+                                far larger than the cache, not read soon */
 } rt5__dequant_mode;
 
 /*
@@ -44,6 +49,17 @@ typedef enum rt5__dequant_mode {
  */
 void rt5__dequant_row(float *y, const int32_t *acc, int n, float sx, int32_t zp, const float *w_scale,
                       const int32_t *w_colsum, rt5__dequant_mode mode);
+
+/*
+ * The ReLU feed-forward's requantization of one row in one call:
+ * y[j] = max(0, v[j]) with v as in rt5__dequant_row, then q, *scale, *zp =
+ * rt5__quantize_row_u8(y, inv_smooth). y (n floats) is kept for the caller.
+ * Same results as those two calls; an ISA version may take the range while
+ * it rescales and so read y once less.
+ */
+void rt5__requant_row_relu_u8(uint8_t *q, float *y, const int32_t *acc, int n, float sx, int32_t zp,
+                              const float *w_scale, const int32_t *w_colsum, const float *inv_smooth,
+                              float *scale, int32_t *q_zp);
 
 /*
  * Symmetric per-row s8 quantization of a weight row: scale = max|w| / 127

@@ -20,6 +20,15 @@ static void gemm_acc_portable(int m, int n, int k, const float *a, size_t lda, c
     }
 }
 
+static void gemm_set_portable(int m, int n, int k, const float *a, size_t lda, const float *b, size_t ldb,
+                              float *c, size_t ldc)
+{
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++)
+            c[(size_t)i * ldc + j] = 0.0f;
+    gemm_acc_portable(m, n, k, a, lda, b, ldb, c, ldc);
+}
+
 static void softmax_rows_portable(float *x, int rows, int n, size_t ld)
 {
     for (int r = 0; r < rows; r++) {
@@ -57,6 +66,14 @@ static void gelu_mul_portable(float *y, const float *a, const float *b, int n)
     }
 }
 
+static double dot_f64_portable(const float *a, const float *b, int n)
+{
+    double s = 0.0;
+    for (int i = 0; i < n; i++)
+        s += (double)a[i] * b[i];
+    return s;
+}
+
 void rt5__transpose(float *dst, size_t ld_dst, const float *src, size_t ld_src, int r, int c)
 {
     for (int i = 0; i < r; i++)
@@ -69,9 +86,15 @@ const rt5__kernels *rt5__kernels_portable(void)
     static const rt5__kernels table = {
         .name = "portable",
         .gemm_acc = gemm_acc_portable,
+        .gemm_set = gemm_set_portable,
         .softmax_rows = softmax_rows_portable,
         .rms_norm = rms_norm_portable,
         .gelu_mul = gelu_mul_portable,
+        .dot_f64 = dot_f64_portable,
+        .transpose = rt5__transpose,
+        .quantize_row_u8 = rt5__quantize_row_u8,
+        .dequant_row = rt5__dequant_row,
+        .requant_row_relu_u8 = rt5__requant_row_relu_u8,
     };
     return &table;
 }

@@ -36,16 +36,14 @@ static void attend_one(const rt5__kernels *k, const rt5__attention_args *a, size
     float *kT = scratch, *s = scratch + (size_t)dk * a->max_length;
     const float *bias = a->bias_tab + (size_t)h * (2 * (size_t)a->max_length - 1) + (a->max_length - 1);
 
-    rt5__transpose(kT, (size_t)len, kk, ld, len, dk);
+    k->transpose(kT, (size_t)len, kk, ld, len, dk);
     for (int32_t i0 = 0; i0 < n_rows; i0 += RT5__ATTN_ROWS) {
         int32_t rows = RT5_MIN(RT5__ATTN_ROWS, n_rows - i0);
         for (int32_t r = 0; r < rows; r++) /* S row i starts at relative position -i */
             memcpy(s + (size_t)r * len, bias - (i0 + r), sizeof(float) * (size_t)len);
         k->gemm_acc(rows, len, dk, q + (size_t)i0 * ld, ld, kT, (size_t)len, s, (size_t)len);
         k->softmax_rows(s, rows, len, (size_t)len);
-        for (int32_t r = 0; r < rows; r++)
-            memset(out + (size_t)(i0 + r) * inner, 0, sizeof(float) * (size_t)dk);
-        k->gemm_acc(rows, dk, len, s, (size_t)len, v, ld, out + (size_t)i0 * inner, (size_t)inner);
+        k->gemm_set(rows, dk, len, s, (size_t)len, v, ld, out + (size_t)i0 * inner, (size_t)inner);
     }
 }
 

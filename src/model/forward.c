@@ -539,38 +539,51 @@ static rt5_status last_block(rt5__workspace *ws, int32_t layer, int32_t t, size_
     return feed_forward(ws, lin, ws->h, ws->x, rows);
 }
 
-/* score = w2 . LayerNorm(W1 . x + b1) + b2, eps config.head_eps, in double. */
-static float head(const rt5_model *m, const float *x, double *tmp)
+/* score = w2 . LayerNorm(t) + b2, eps config.head_eps, in double, for one
+ * row's t = W1 . x + b1 (d). */
+static float head_tail(const rt5_model *m, const double *t)
 {
     const rt5__model_weights *w = &m->weights;
     int32_t d = m->config.d_model;
     double mean = 0, var = 0;
-    for (int32_t i = 0; i < d; i++) {
-        const float *row = w->head_w1 + (size_t)i * d;
-        double s = w->head_b1[i];
-        for (int32_t j = 0; j < d; j++)
-            s += (double)row[j] * x[j];
-        tmp[i] = s;
-        mean += s;
-    }
+    for (int32_t i = 0; i < d; i++)
+        mean += t[i];
     mean /= d;
     for (int32_t i = 0; i < d; i++)
-        var += (tmp[i] - mean) * (tmp[i] - mean);
+        var += (t[i] - mean) * (t[i] - mean);
     double inv = 1.0 / sqrt(var / d + (double)m->config.head_eps), score = w->head_b2[0];
     for (int32_t i = 0; i < d; i++)
-        score += (double)w->head_w2[i] * ((tmp[i] - mean) * inv * w->head_ln_w[i] + w->head_ln_b[i]);
+        score += (double)w->head_w2[i] * ((t[i] - mean) * inv * w->head_ln_w[i] + w->head_ln_b[i]);
     return (float)score;
 }
 
-/* The final RMSNorm and the head on the first rows, x[0..n). */
+/*
+ * The final RMSNorm and the head on the first rows, x[0..n). W1 (d x d, 4
+ * MiB in f32 for t5-3b) is read once per group of rows, each of its rows
+ * dotted (dot_f64, in double) with every normalized row of the group while it
+ * sits in L1: one row at a time re-read all of W1 per sequence, most of the
+ * "other" time. The group's t = W1 . h + b1, (group, d) doubles, lives in qkv
+ * (free after the last block's attention, (rows, 3 inner) floats) when that
+ * holds all n rows, else in head_tmp one row at a time.
+ */
 static void finish(rt5__workspace *ws, size_t n, float *scores)
 {
     const rt5_model *m = ws->model;
-    size_t d = (size_t)m->config.d_model;
-    for (size_t i = 0; i < n; i++) {
-        float *row = ws->h + i * d;
-        ws->c->kernels->rms_norm(row, ws->x + i * d, m->weights.final_ln, (int)d, m->config.eps);
-        scores[i] = head(m, row, ws->head_tmp);
+    const rt5__kernels *k = ws->c->kernels;
+    const rt5__model_weights *w = &m->weights;
+    size_t d = (size_t)m->config.d_model, inner = (size_t)m->config.n_heads * m->config.d_kv;
+    for (size_t s = 0; s < n; s++)
+        k->rms_norm(ws->h + s * d, ws->x + s * d, w->final_ln, (int)d, m->config.eps);
+    size_t qkv_floats = (size_t)rt5__round_rows(ws->max_tokens) * 3 * inner;
+    size_t group = 2 * d * n <= qkv_floats ? n : 1;
+    double *t = group > 1 ? (double *)ws->qkv : ws->head_tmp; /* (group, d) */
+    for (size_t s0 = 0; s0 < n; s0 += group) {
+        size_t g = RT5_MIN(group, n - s0);
+        for (size_t i = 0; i < d; i++)
+            for (size_t s = 0; s < g; s++)
+                t[s * d + i] = w->head_b1[i] + k->dot_f64(w->head_w1 + i * d, ws->h + (s0 + s) * d, (int)d);
+        for (size_t s = 0; s < g; s++)
+            scores[s0 + s] = head_tail(m, t + s * d);
     }
 }
 

@@ -31,6 +31,7 @@
 #include <omp.h>
 #endif
 
+#include "kernels/kernels.h"
 #include "kernels/lowp.h"
 
 /* Rows converted and multiplied at a time. Smaller than RT5__MAX_CHUNK so
@@ -39,9 +40,14 @@
  * re-read per 256 rows, from L3 (they are 12-17 MB in int8). */
 #define LOWP_MAX_ROWS 256
 
-/* Element-wise passes over fewer values than this run on the calling thread:
- * waking the team costs more than they do. */
-#define PARALLEL_MIN ((size_t)1 << 16)
+/* Element-wise passes over fewer values than this run on the calling thread.
+ * Every parallel region ends in a barrier that waits for the other thread
+ * to be scheduled: a few microseconds on an idle machine, milliseconds on a
+ * busy one (measured on the shared 2-core box: with the convert passes of a
+ * 1024-wide input or output in regions of their own, convert took 33% of an
+ * int8 pass; with those passes -- 50-80 us each -- serial, 16-19%). At 2^19
+ * the (256, 1024) passes run here and the (256, 4096+) ones are shared. */
+#define PARALLEL_MIN ((size_t)1 << 19)
 
 static dnnl_data_type_t src_type(rt5_dtype dt)
 {
@@ -254,12 +260,13 @@ static void convert_chunk(const rt5__linear *lin, rt5__linear_binding *b, const 
         return;
     }
     uint8_t *dst = b->lowp_src;
+    const rt5__kernels *kern = rt5__kernels_get();
 #ifdef _OPENMP
 #pragma omp parallel for if ((size_t)rows * k >= PARALLEL_MIN)
 #endif
     for (int32_t r = 0; r < rows; r++) {
         const float *row = x + (size_t)r * k;
-        rt5__quantize_row_u8(dst + (size_t)r * k, row, lin->inv_smooth, (int)k, &b->row_scale[r], &b->row_zp[r]);
+        kern->quantize_row_u8(dst + (size_t)r * k, row, lin->inv_smooth, (int)k, &b->row_scale[r], &b->row_zp[r]);
         for (int32_t o = 0; o < lin->n_outliers; o++)
             b->outlier_x[(size_t)r * RT5__MAX_OUTLIERS + o] = row[lin->outlier_idx[o]];
     }
@@ -285,14 +292,25 @@ static void relu_inplace(float *y, int32_t n)
         y[j] = y[j] > 0.0f ? y[j] : 0.0f;
 }
 
+/* Outputs of at least this many bytes (a whole call's, all chunks) are
+ * written with non-temporal stores: about the L3 size, so that they would
+ * not stay in cache until they are read. */
+#define STREAM_MIN_BYTES ((size_t)32 << 20)
+
 /* y rows of the chunk from the s32 products, in column blocks so that
- * both cores share even an 8-row chunk. */
-static void dequant_chunk(const rt5__linear *lin, const rt5__linear_binding *b, float *y, int32_t rows)
+ * both cores share even a few-row chunk of a wide output. stream: a large
+ * plain output (see STREAM_MIN_BYTES), written past the caches. */
+static void dequant_chunk(const rt5__linear *lin, const rt5__linear_binding *b, float *y, int32_t rows,
+                          bool stream)
 {
     const rt5__gemm_plan *plan = lin->plan;
     /* ReLU comes after the outlier channels are added back */
-    rt5__dequant_mode mode = plan->epilogue == RT5__EPI_ACCUMULATE ? RT5__DEQUANT_ACCUMULATE : RT5__DEQUANT_SET;
+    rt5__dequant_mode mode = plan->epilogue == RT5__EPI_ACCUMULATE ? RT5__DEQUANT_ACCUMULATE
+                             : stream && plan->epilogue == RT5__EPI_NONE && lin->n_outliers == 0
+                                 ? RT5__DEQUANT_SET_STREAM
+                                 : RT5__DEQUANT_SET;
     int32_t n = plan->n, block = 512, n_blocks = (n + block - 1) / block;
+    const rt5__kernels *kern = rt5__kernels_get();
 #ifdef _OPENMP
 #pragma omp parallel for collapse(2) if ((size_t)rows * n >= PARALLEL_MIN)
 #endif
@@ -300,7 +318,7 @@ static void dequant_chunk(const rt5__linear *lin, const rt5__linear_binding *b, 
         for (int32_t cb = 0; cb < n_blocks; cb++) {
             int32_t j0 = cb * block, len = RT5_MIN(block, n - j0);
             float *yr = y + (size_t)r * n + j0;
-            rt5__dequant_row(yr, b->acc + (size_t)r * n + j0, len, b->row_scale[r], b->row_zp[r], lin->w_scale + j0,
+            kern->dequant_row(yr, b->acc + (size_t)r * n + j0, len, b->row_scale[r], b->row_zp[r], lin->w_scale + j0,
                              lin->w_colsum + j0, mode);
             add_outliers(lin, b, r, yr, j0, len);
             if (plan->epilogue == RT5__EPI_RELU)
@@ -320,9 +338,9 @@ static dnnl_status_t execute(dnnl_primitive_t prim, const rt5__linear *lin, dnnl
 }
 
 /* Chunk c of rows whose input already sits converted in b->lowp_src: the
- * product, then (int8) the rescale into y. */
+ * product, then (int8) the rescale into y (stream_y: see dequant_chunk). */
 static rt5_status product_chunk(const rt5__linear *lin, rt5__linear_binding *b, dnnl_stream_t stream, int c,
-                                float *y)
+                                float *y, bool stream_y)
 {
     dnnl_status_t st = dnnl_success;
     if (lin->plan->dtype == RT5_DTYPE_BF16)
@@ -333,7 +351,7 @@ static rt5_status product_chunk(const rt5__linear *lin, rt5__linear_binding *b, 
         return RT5_ERR_INTERNAL;
     if (lin->plan->dtype == RT5_DTYPE_INT8) {
         double t0 = rt5__now_seconds();
-        dequant_chunk(lin, b, y, rt5__chunk_rows[c]);
+        dequant_chunk(lin, b, y, rt5__chunk_rows[c], stream_y);
         b->convert_seconds += rt5__now_seconds() - t0;
     }
     return RT5_OK;
@@ -360,10 +378,11 @@ rt5_status rt5__lowp_run(const rt5__linear *lin, rt5__linear_binding *b, dnnl_st
 {
     const rt5__gemm_plan *plan = lin->plan;
     int32_t rows = rt5__round_rows(m), done = 0;
+    bool stream_y = (size_t)rows * (size_t)plan->n * sizeof(float) >= STREAM_MIN_BYTES;
     while (done < rows) {
         int c = chunk_index(rows - done);
         timed_convert(lin, b, x + (size_t)done * plan->k, rt5__chunk_rows[c]);
-        rt5_status st = product_chunk(lin, b, stream, c, y + (size_t)done * plan->n);
+        rt5_status st = product_chunk(lin, b, stream, c, y + (size_t)done * plan->n, stream_y);
         if (st != RT5_OK)
             return st;
         done += rt5__chunk_rows[c];
@@ -371,12 +390,35 @@ rt5_status rt5__lowp_run(const rt5__linear *lin, rt5__linear_binding *b, dnnl_st
     return RT5_OK;
 }
 
+/* One row r of requant_chunk through tmp (n floats). Without outlier
+ * channels in wi, ReLU can come with the rescale and the range with it (one
+ * fused kernel); with them, the f32 outlier products go in before ReLU. */
+static void requant_row(const rt5__kernels *kern, const rt5__linear *wi, const rt5__linear_binding *bwi,
+                        const rt5__linear *wo, rt5__linear_binding *bwo, int32_t r, float *tmp)
+{
+    int32_t n = wi->plan->n;
+    uint8_t *q = (uint8_t *)bwo->lowp_src + (size_t)r * n;
+    const int32_t *acc = bwi->acc + (size_t)r * n;
+    if (wi->n_outliers == 0) {
+        kern->requant_row_relu_u8(q, tmp, acc, n, bwi->row_scale[r], bwi->row_zp[r], wi->w_scale, wi->w_colsum,
+                                  wo->inv_smooth, &bwo->row_scale[r], &bwo->row_zp[r]);
+    } else {
+        kern->dequant_row(tmp, acc, n, bwi->row_scale[r], bwi->row_zp[r], wi->w_scale, wi->w_colsum,
+                          RT5__DEQUANT_SET);
+        add_outliers(wi, bwi, r, tmp, 0, n);
+        relu_inplace(tmp, n);
+        kern->quantize_row_u8(q, tmp, wo->inv_smooth, n, &bwo->row_scale[r], &bwo->row_zp[r]);
+    }
+    for (int32_t o = 0; o < wo->n_outliers; o++) /* wo's outlier inputs: the f32 ReLU outputs */
+        bwo->outlier_x[(size_t)r * RT5__MAX_OUTLIERS + o] = tmp[wo->outlier_idx[o]];
+}
+
 /* int8: wi's s32 products of a chunk -> ReLU -> u8 rows of wo's input. */
 static void requant_chunk(const rt5__linear *wi, const rt5__linear_binding *bwi, const rt5__linear *wo,
                           rt5__linear_binding *bwo, int32_t rows)
 {
     int32_t n = wi->plan->n;
-    uint8_t *q = bwo->lowp_src;
+    const rt5__kernels *kern = rt5__kernels_get();
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(RT5_MIN(omp_get_max_threads(), bwi->n_tmp_rows)) if ((size_t)rows * n >= PARALLEL_MIN)
 #endif
@@ -386,13 +428,7 @@ static void requant_chunk(const rt5__linear *wi, const rt5__linear_binding *bwi,
 #else
         float *tmp = bwi->row_tmp;
 #endif
-        rt5__dequant_row(tmp, bwi->acc + (size_t)r * n, n, bwi->row_scale[r], bwi->row_zp[r], wi->w_scale,
-                         wi->w_colsum, RT5__DEQUANT_SET);
-        add_outliers(wi, bwi, r, tmp, 0, n);
-        relu_inplace(tmp, n);
-        for (int32_t o = 0; o < wo->n_outliers; o++)
-            bwo->outlier_x[(size_t)r * RT5__MAX_OUTLIERS + o] = tmp[wo->outlier_idx[o]];
-        rt5__quantize_row_u8(q + (size_t)r * n, tmp, wo->inv_smooth, n, &bwo->row_scale[r], &bwo->row_zp[r]);
+        requant_row(kern, wi, bwi, wo, bwo, r, tmp);
     }
 }
 
@@ -428,7 +464,7 @@ rt5_status rt5__lowp_run_ffn(const rt5__linear *wi, rt5__linear_binding *bwi, co
         timed_convert(wi, bwi, x + (size_t)done * wi->plan->k, rt5__chunk_rows[c]);
         rt5_status st = inner_chunk(wi, bwi, wo, bwo, stream, c);
         if (st == RT5_OK)
-            st = product_chunk(wo, bwo, stream, c, y + (size_t)done * wo->plan->n);
+            st = product_chunk(wo, bwo, stream, c, y + (size_t)done * wo->plan->n, false);
         if (st != RT5_OK)
             return st;
         done += rt5__chunk_rows[c];
