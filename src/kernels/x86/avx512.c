@@ -303,7 +303,7 @@ static void quantize_in_range(uint8_t *q, const float *x, const float *inv_smoot
     if (!(s > 0.0f) || !isfinite(s))
         s = 1.0f;
     float inv = 1.0f / s, z = nearbyintf(-lo * inv);
-    z = z < 0.0f ? 0.0f : z > 255.0f ? 255.0f : z;
+    z = z > 0.0f ? (z < 255.0f ? z : 255.0f) : 0.0f; /* NaN (0 * inf for a tiny s) -> 0 */
     const __m512 vinv = _mm512_set1_ps(inv), vz = _mm512_set1_ps(z), half = _mm512_set1_ps(0.5f);
     const __m512 zero = _mm512_setzero_ps(), top = _mm512_set1_ps(255.0f);
     for (int j = 0; j < k; j += 16) {
