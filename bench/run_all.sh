@@ -66,20 +66,19 @@ scores = lambda name: [float(x) for x in open(os.path.join(out, name))] if os.pa
 wbytes = {dt: r["weights_mib"] * 1048576 for dt, r in ours.items()}
 base = pt["fp32"]["pairs_per_s"] if pt["fp32"] else None
 auto = pt["bf16-autocast"]["pairs_per_s"] if pt["bf16-autocast"] else None
-print(f"{'':22s}{'pairs/s':>9s}{'tokens/s':>10s}{'x PT fp32':>10s}{'x PT bf16':>10s}{'GEMM %':>8s}"
+print(f"{'':22s}{'pairs/s':>9s}{'tokens/s':>10s}{'x PT fp32':>10s}{'x PT bf16':>10s}{'GEMM %':>8s}{'cvt %':>7s}"
       f"{'GFLOP/s':>9s}{'oneDNN':>8s}{'peak MiB':>10s}{'x weights':>10s}{'1st score s':>12s}")
 for dt, r in ours.items():
     g = gemm.get(dt)
-    share = r["split"]["gemm"] + r["split"]["convert"]
     print(f"{'rankt5 ' + dt:22s}{r['pairs_per_s']:9.2f}{r['tokens_per_s']:10.0f}"
           f"{(r['pairs_per_s'] / base if base else float('nan')):10.2f}{(r['pairs_per_s'] / auto if auto else float('nan')):10.2f}"
-          f"{100 * share:7.1f}%{r['gemm_gflops']:9.1f}{g:8.1f}{r['peak_rss_mib']:10.0f}"
+          f"{100 * r['split']['gemm']:7.1f}%{100 * r['split']['convert']:6.1f}%{r['gemm_gflops']:9.1f}{g:8.1f}{r['peak_rss_mib']:10.0f}"
           f"{r['peak_rss_mib'] * 1048576 / wbytes[dt]:10.2f}{r['first_score_s']:12.1f}")
 for m, r in pt.items():
     if r:
         w = wbytes["f32"]
         print(f"{'pytorch ' + m:22s}{r['pairs_per_s']:9.2f}{r['tokens_per_s']:10.0f}{r['pairs_per_s'] / base:10.2f}"
-              f"{(r['pairs_per_s'] / auto if auto else float('nan')):10.2f}{'':8s}{'':9s}{'':8s}{r['peak_rss_mib']:10.0f}"
+              f"{(r['pairs_per_s'] / auto if auto else float('nan')):10.2f}{'':8s}{'':7s}{'':9s}{'':8s}{r['peak_rss_mib']:10.0f}"
               f"{r['peak_rss_mib'] * 1048576 / w:10.2f}{r['first_score_s']:12.1f}")
 print()
 for dt, r in ours.items():
