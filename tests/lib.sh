@@ -11,3 +11,16 @@ D=$SRC/tests/fixtures/demo
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# demo_pairs IN WANT: the demo's transformers-scored pairs (tests/fixtures/demo/hf_scores.jsonl) as
+# `rankt5 score` input (IN, JSON Lines) and their expected scores (WANT: "qid score" per line).
+demo_pairs() {
+  python3 - "$D/hf_scores.jsonl" "$1" "$2" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])][1:]
+with open(sys.argv[2], "w") as f, open(sys.argv[3], "w") as w:
+    for r in rows:
+        f.write(json.dumps({"query": r["query"], "document": r["document"]}) + "\n")
+        w.write(f'{r.get("qid") or r["label"]} {r["score"]!r}\n')
+PY
+}

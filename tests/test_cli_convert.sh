@@ -10,14 +10,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 [ -f "$SPM" ] || { echo "skipped: $SPM missing"; exit 0; }
 M=$D/model/model.safetensors
-python3 - "$D/hf_scores.jsonl" "$T/in.jsonl" "$T/want.txt" <<'PY'
-import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1])][1:]
-with open(sys.argv[2], "w") as f, open(sys.argv[3], "w") as w:
-    for r in rows:
-        f.write(json.dumps({"query": r["query"], "document": r["document"]}) + "\n")
-        w.write(f'{r["score"]!r}\n')
-PY
+demo_pairs "$T/in.jsonl" "$T/want.txt"
 score() { "$CLI" score --tokenizer "$SPM" --threads 2 --quiet --input "$T/in.jsonl" "$@"; }
 
 for dt in f32 bf16 int8; do
@@ -38,7 +31,7 @@ assert info["converted"] is True and info["compute_dtype"] == dt and info["file_
 want_in_place = 4 * info["num_layers"] if layout == "packed" else 0
 assert info["linears_in_place"] == want_in_place, info
 assert info["warnings"] == [], info
-want = [float(l) for l in open(sys.argv[4])]
+want = [float(l.split()[1]) for l in open(sys.argv[4])]
 got = [json.loads(l)["score"] for l in open(sys.argv[5])]
 budget = {"f32": 1e-4, "bf16": 1e-2, "int8": 3e-2}[dt]
 worst = max(abs(g - w) / max(1.0, abs(w)) for g, w in zip(got, want))

@@ -8,14 +8,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 [ -f "$SPM" ] || { echo "skipped: $SPM missing"; exit 0; }
-python3 - "$D/hf_scores.jsonl" "$T/in.jsonl" "$T/want.txt" <<'PY'
-import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1])][1:]
-with open(sys.argv[2], "w") as f, open(sys.argv[3], "w") as w:
-    for r in rows:
-        f.write(json.dumps({"query": r["query"], "document": r["document"]}) + "\n")
-        w.write(f'{r.get("qid") or r["label"]} {r["score"]!r}\n')
-PY
+demo_pairs "$T/in.jsonl" "$T/want.txt"
 for dt in f32 bf16 int8; do
   "$CLI" score --model "$D/model/model.safetensors" --config "$D/model/config.json" --tokenizer "$SPM" \
       --dtype "$dt" --threads 2 --quiet --input "$T/in.jsonl" -o "$T/out_$dt.jsonl"

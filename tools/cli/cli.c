@@ -76,6 +76,31 @@ bool cli_parse_dtype(const char *text, rt5_dtype *out)
     return false;
 }
 
+int cli_model_opt(const char *cmd, int argc, char **argv, int *i, const char **model_path, rt5_model_params *mp,
+                  bool *dtype_given)
+{
+    const char *a = argv[*i];
+    bool has_value = *i + 1 < argc;
+    if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+        mp->verbose = 1;
+        return 1;
+    }
+    if (strcmp(a, "--model") != 0 && strcmp(a, "--config") != 0 && strcmp(a, "--dtype") != 0)
+        return 0;
+    if (!has_value)
+        return -cli_usage_error(cmd, "option '%s' needs a value", a);
+    const char *v = argv[++*i];
+    if (strcmp(a, "--model") == 0)
+        *model_path = v;
+    else if (strcmp(a, "--config") == 0)
+        mp->config_path = v;
+    else if (!cli_parse_dtype(v, &mp->compute_dtype))
+        return -cli_usage_error(cmd, "--dtype wants f32, bf16 or int8, not '%s'", v);
+    else if (dtype_given)
+        *dtype_given = true;
+    return 1;
+}
+
 bool cli_atomic_open(cli_atomic_file *f, const char *path)
 {
     memset(f, 0, sizeof *f);

@@ -34,6 +34,13 @@ bool cli_parse_long(const char *text, long min, long max, long *out);
 /* rt5_dtype from "f32"/"fp32"/"bf16"/"int8"/"f16"; false if unknown. */
 bool cli_parse_dtype(const char *text, rt5_dtype *out);
 
+/* The model options of info and convert: --model PATH, --config FILE,
+ * --dtype T (sets *dtype_given when not NULL) and -v/--verbose. Returns 1
+ * when argv[*i] was one of them (*i advanced past its value), 0 when not,
+ * or -CLI_EXIT_USAGE after printing a usage error. */
+int cli_model_opt(const char *cmd, int argc, char **argv, int *i, const char **model_path, rt5_model_params *mp,
+                  bool *dtype_given);
+
 /*
  * Output written to "<path>.tmp.<pid>" and renamed over path only on
  * commit, so a failed or killed run never leaves a half-written file.

@@ -53,29 +53,23 @@ static int parse_args(int argc, char **argv, convert_opts *o)
     o->verify = true;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        bool has_value = i + 1 < argc;
+        int r = cli_model_opt(CMD, argc, argv, &i, &o->model_path, &o->params, &o->dtype_given);
+        if (r < 0)
+            return -r;
+        if (r > 0)
+            continue;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             print_help();
             return -1;
-        } else if (strcmp(a, "--model") == 0 && has_value) {
-            o->model_path = argv[++i];
-        } else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && has_value) {
+        } else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && i + 1 < argc) {
             o->out_path = argv[++i];
-        } else if (strcmp(a, "--config") == 0 && has_value) {
-            o->params.config_path = argv[++i];
-        } else if (strcmp(a, "--dtype") == 0 && has_value) {
-            if (!cli_parse_dtype(argv[++i], &o->params.compute_dtype))
-                return cli_usage_error(CMD, "--dtype wants f32, bf16 or int8, not '%s'", argv[i]);
-            o->dtype_given = true;
         } else if (strcmp(a, "--portable") == 0) {
             o->save.portable = 1;
         } else if (strcmp(a, "--no-verify") == 0) {
             o->verify = false;
-        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
-            o->params.verbose = 1;
         } else {
-            return cli_usage_error(CMD, has_value || a[0] != '-' ? "unknown option '%s'" : "option '%s' needs a value",
-                                   a);
+            return cli_usage_error(CMD, a[0] == '-' && strcmp(a, "-o") != 0 && strcmp(a, "--output") != 0
+                                            ? "unknown option '%s'" : "option '%s' needs a value", a);
         }
     }
     if (!o->model_path)

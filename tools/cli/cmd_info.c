@@ -46,24 +46,18 @@ static int parse_args(int argc, char **argv, info_opts *o)
     o->params = rt5_model_default_params();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        bool has_value = i + 1 < argc;
+        int r = cli_model_opt(CMD, argc, argv, &i, &o->model_path, &o->params, NULL);
+        if (r < 0)
+            return -r;
+        if (r > 0)
+            continue;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             print_help();
             return -1;
-        } else if (strcmp(a, "--model") == 0 && has_value) {
-            o->model_path = argv[++i];
-        } else if (strcmp(a, "--config") == 0 && has_value) {
-            o->params.config_path = argv[++i];
-        } else if (strcmp(a, "--dtype") == 0 && has_value) {
-            if (!cli_parse_dtype(argv[++i], &o->params.compute_dtype))
-                return cli_usage_error(CMD, "unknown dtype '%s' (f32, bf16 or int8)", argv[i]);
         } else if (strcmp(a, "--json") == 0) {
             o->json = true;
-        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
-            o->params.verbose = 1;
         } else {
-            return cli_usage_error(CMD, has_value || a[0] != '-' ? "unknown option '%s'"
-                                                                 : "option '%s' needs a value", a);
+            return cli_usage_error(CMD, "unknown option '%s'", a);
         }
     }
     if (!o->model_path)
