@@ -226,6 +226,29 @@ static json_t *render_error(rt5__api api, int status)
     return tree;
 }
 
+/* A JSON error next to invalid UTF-8: jansson quotes those bytes in its
+ * message, and the error we send back must still be valid JSON (found by
+ * fuzz_server_request). */
+TEST(test_server_api_error_near_invalid_utf8_renders_as_json)
+{
+    const char body[] = "{\"query\":\"q\\\xdf\xab\x01 `\": [\"a\"]}";
+    rt5__api_limits limits = {1000, false};
+    rt5__rerank_request req;
+    rt5__api_error err;
+    for (int api = 0; api < 3; api++) {
+        int st = rt5__api_parse((rt5__api)api, (const uint8_t *)body, sizeof body - 1, &limits, &req, &err);
+        CHECK_EQ_INT(st, 400);
+        CHECK(strstr(err.message, "malformed JSON") != NULL);
+        size_t len = 0;
+        char *text = rt5__api_render_error((rt5__api)api, st, err.message, "rid", &len);
+        CHECK(text != NULL);
+        json_t *t = text ? json_loadb(text, len, 0, NULL) : NULL;
+        CHECK(t != NULL);
+        json_decref(t);
+        free(text);
+    }
+}
+
 TEST(test_server_api_error_shapes_follow_each_api)
 {
     json_t *t = render_error(RT5__API_COHERE, 400);

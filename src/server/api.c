@@ -155,11 +155,21 @@ static int parse_options(rt5__rerank_request *req, json_t *root, rt5__api_error 
 static void describe_json_error(const json_error_t *jerr, size_t len, rt5__api_error *err)
 {
     err->http_status = 400;
-    if (len == 0)
+    if (len == 0) {
         snprintf(err->message, sizeof err->message, "request body is empty; expected a JSON object");
-    else
-        snprintf(err->message, sizeof err->message, "malformed JSON at line %d, column %d: %s",
-                 jerr->line, jerr->column, jerr->text);
+        return;
+    }
+    /* jansson quotes the bytes near the error, which may be invalid UTF-8
+     * that no JSON string can carry back: keep printable ASCII only */
+    char near[sizeof jerr->text];
+    size_t i = 0;
+    for (; jerr->text[i] && i + 1 < sizeof near; i++) {
+        unsigned char c = (unsigned char)jerr->text[i];
+        near[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    near[i] = 0;
+    snprintf(err->message, sizeof err->message, "malformed JSON at line %d, column %d: %s", jerr->line,
+             jerr->column, near);
 }
 
 int rt5__api_parse(rt5__api api, const uint8_t *body, size_t len, const rt5__api_limits *limits,
