@@ -8,8 +8,10 @@
 #define RT5_TEST_GOLDEN_H
 
 #include <jansson.h>
+#include <stdio.h>
 
 #include "harness.h"
+#include "rankt5.h"
 
 #define GOLDEN "tests/fixtures/golden/"
 
@@ -62,6 +64,30 @@ static void load_golden(void)
         }
     }
     json_decref(root);
+}
+
+/* Golden model gm from its file GOLDEN<name>.<ext> ("bin" or
+ * "safetensors") with its config.json, in compute dtype dt; NULL (and the
+ * loader's message on stderr) on failure. */
+static rt5_model *golden_load(const golden_model *gm, const char *ext, rt5_dtype dt)
+{
+    char config[4300], path[4300];
+    int n1 = snprintf(config, sizeof config, "%s%s.config.json", rt5t_path(GOLDEN), gm->name);
+    int n2 = snprintf(path, sizeof path, "%s%s.%s", rt5t_path(GOLDEN), gm->name, ext);
+    if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof config || (size_t)n2 >= sizeof path)
+        return NULL;
+    rt5_model_params mp = rt5_model_default_params();
+    mp.config_path = config;
+    mp.compute_dtype = dt;
+    rt5_model *model = NULL;
+    rt5_status st = rt5_model_load(path, &mp, &model);
+    if (st != RT5_OK) {
+        fprintf(stderr, "  load %s (%s): %s: %s\n", path, rt5_dtype_name(dt), rt5_status_str(st),
+                model ? rt5_model_last_error(model) : "");
+        rt5_model_free(model);
+        return NULL;
+    }
+    return model;
 }
 
 #endif /* RT5_TEST_GOLDEN_H */

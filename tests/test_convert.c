@@ -21,34 +21,12 @@
 #include "golden.h"
 #include "rankt5.h"
 
-static rt5_model *load_golden_model(const golden_model *gm, rt5_dtype dt)
+/* A converted file with default parameters: F32 means "as stored". */
+static rt5_model *load_converted(const char *path)
 {
-    char config[4300], path[4300];
-    snprintf(config, sizeof config, "%s%s.config.json", rt5t_path(GOLDEN), gm->name);
-    snprintf(path, sizeof path, "%s%s.safetensors", rt5t_path(GOLDEN), gm->name);
-    rt5_model_params mp = rt5_model_default_params();
-    mp.config_path = config;
-    mp.compute_dtype = dt;
     rt5_model *model = NULL;
-    if (rt5_model_load(path, &mp, &model) != RT5_OK) {
+    if (rt5_model_load(path, NULL, &model) != RT5_OK) {
         fprintf(stderr, "  load %s: %s\n", path, rt5_model_last_error(model));
-        rt5_model_free(model);
-        return NULL;
-    }
-    return model;
-}
-
-static rt5_model *load_path(const char *path, rt5_dtype dt, rt5_status *st_out)
-{
-    rt5_model_params mp = rt5_model_default_params();
-    mp.compute_dtype = dt;
-    rt5_model *model = NULL;
-    rt5_status st = rt5_model_load(path, &mp, &model);
-    if (st_out)
-        *st_out = st;
-    if (st != RT5_OK) {
-        if (!st_out)
-            fprintf(stderr, "  load %s: %s\n", path, rt5_model_last_error(model));
         rt5_model_free(model);
         return NULL;
     }
@@ -83,7 +61,7 @@ static void check_round_trip(rt5_dtype dt, int portable, double tol)
     REQUIRE(n_models >= 4);
     for (size_t i = 0; i < n_models; i++) {
         const golden_model *gm = &models[i];
-        rt5_model *src = load_golden_model(gm, dt);
+        rt5_model *src = golden_load(gm, "safetensors", dt);
         REQUIRE(src);
         float *want = calloc(gm->n_pairs, sizeof(float)), *got = calloc(gm->n_pairs, sizeof(float));
         REQUIRE(score_all(src, gm, want));
@@ -95,7 +73,7 @@ static void check_round_trip(rt5_dtype dt, int portable, double tol)
         rt5_model_get_info(src, &si);
         rt5_model_free(src);
 
-        rt5_model *conv = load_path(out, RT5_DTYPE_F32, NULL); /* F32 = "as stored" */
+        rt5_model *conv = load_converted(out);
         REQUIRE(conv);
         rt5_model_info ci;
         CHECK_EQ_INT(rt5_model_get_info(conv, &ci), RT5_OK);
@@ -155,7 +133,7 @@ TEST(test_convert_dtype_request)
 {
     load_golden();
     REQUIRE(n_models > 0);
-    rt5_model *src = load_golden_model(&models[0], RT5_DTYPE_INT8);
+    rt5_model *src = golden_load(&models[0], "safetensors", RT5_DTYPE_INT8);
     REQUIRE(src);
     const char *out = tmp_path("req");
     CHECK_EQ_INT(rt5_model_save(src, out, NULL), RT5_OK);

@@ -19,26 +19,6 @@
 
 #define TOL_F64 1e-5
 
-static rt5_model *load_model(const golden_model *gm, const char *ext)
-{
-    char dir[4096], path[8192], config[8192];
-    snprintf(dir, sizeof dir, "%s", rt5t_path(GOLDEN));
-    int n1 = snprintf(config, sizeof config, "%s%s.config.json", dir, gm->name);
-    int n2 = snprintf(path, sizeof path, "%s%s.%s", dir, gm->name, ext);
-    if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof config || (size_t)n2 >= sizeof path)
-        return NULL;
-    rt5_model_params mp = rt5_model_default_params();
-    mp.config_path = config;
-    rt5_model *model = NULL;
-    rt5_status st = rt5_model_load(path, &mp, &model);
-    if (st != RT5_OK) {
-        fprintf(stderr, "  load %s: %s: %s\n", path, rt5_status_str(st), model ? rt5_model_last_error(model) : "");
-        rt5_model_free(model);
-        return NULL;
-    }
-    return model;
-}
-
 static rt5_session *make_session(const rt5_model *model, int32_t threads, int32_t max_tokens)
 {
     rt5_session_params sp = rt5_session_default_params();
@@ -104,7 +84,7 @@ TEST(test_forward_matches_hf_float64)
     static const char *const exts[] = {"safetensors", "bin"};
     for (size_t i = 0; i < n_models; i++)
         for (size_t e = 0; e < 2; e++) {
-            rt5_model *model = load_model(&models[i], exts[e]);
+            rt5_model *model = golden_load(&models[i], exts[e], RT5_DTYPE_F32);
             REQUIRE(model);
             rt5_session *s = make_session(model, 0, 4096);
             REQUIRE(s);
@@ -124,7 +104,7 @@ TEST(test_forward_batch_equals_single)
     REQUIRE(n_models > 0);
     for (size_t i = 0; i < n_models; i++) {
         const golden_model *gm = &models[i];
-        rt5_model *model = load_model(gm, "safetensors");
+        rt5_model *model = golden_load(gm, "safetensors", RT5_DTYPE_F32);
         REQUIRE(model);
         rt5_session *s = make_session(model, 0, 4096);
         REQUIRE(s);
@@ -155,7 +135,7 @@ TEST(test_forward_threads_agree)
     load_golden();
     REQUIRE(n_models > 0);
     const golden_model *gm = &models[0];
-    rt5_model *model = load_model(gm, "bin");
+    rt5_model *model = golden_load(gm, "bin", RT5_DTYPE_F32);
     REQUIRE(model);
     float *one = calloc(gm->n_pairs, sizeof(float)), *two = calloc(gm->n_pairs, sizeof(float));
     rt5_session *s1 = make_session(model, 1, 2048), *s2 = make_session(model, 2, 2048);
@@ -174,7 +154,7 @@ TEST(test_forward_session_errors)
 {
     load_golden();
     REQUIRE(n_models > 0);
-    rt5_model *model = load_model(&models[0], "safetensors");
+    rt5_model *model = golden_load(&models[0], "safetensors", RT5_DTYPE_F32);
     REQUIRE(model);
     rt5_session_params sp = rt5_session_default_params();
     sp.max_length = 16;
@@ -226,7 +206,7 @@ TEST(test_forward_session_size_does_not_matter)
     load_golden();
     REQUIRE(n_models > 0);
     const golden_model *gm = &models[2];
-    rt5_model *model = load_model(gm, "safetensors");
+    rt5_model *model = golden_load(gm, "safetensors", RT5_DTYPE_F32);
     REQUIRE(model);
     rt5_session *small = make_session(model, 0, 700), *big = make_session(model, 0, 8192);
     REQUIRE(small && big);

@@ -192,25 +192,6 @@ TEST(test_lowp_linear_int8)
 
 /* ------------------------------------------------------------ golden models */
 
-static rt5_model *load_model(const golden_model *gm, rt5_dtype dt)
-{
-    char config[4096], path[8192];
-    snprintf(config, sizeof config, "%s", rt5t_path(GOLDEN));
-    snprintf(path, sizeof path, "%s%s.safetensors", config, gm->name);
-    strncat(config, gm->name, sizeof config - strlen(config) - 1);
-    strncat(config, ".config.json", sizeof config - strlen(config) - 1);
-    rt5_model_params mp = rt5_model_default_params();
-    mp.config_path = config;
-    mp.compute_dtype = dt;
-    rt5_model *model = NULL;
-    if (rt5_model_load(path, &mp, &model) != RT5_OK) {
-        fprintf(stderr, "  load %s (%s): %s\n", path, rt5_dtype_name(dt), model ? rt5_model_last_error(model) : "");
-        rt5_model_free(model);
-        return NULL;
-    }
-    return model;
-}
-
 static int score_alone(const rt5_model *model, const golden_model *gm, float *out)
 {
     rt5_session_params sp = rt5_session_default_params();
@@ -271,7 +252,7 @@ static void check_golden(rt5_dtype dt, double tol, double min_tau, double min_ov
     load_golden();
     REQUIRE(n_models >= 4);
     for (size_t i = 0; i < n_models; i++) {
-        rt5_model *model = load_model(&models[i], dt);
+        rt5_model *model = golden_load(&models[i], "safetensors", dt);
         REQUIRE(model);
         rt5_model_info info;
         CHECK_EQ_INT(rt5_model_get_info(model, &info), RT5_OK);
@@ -311,7 +292,7 @@ TEST(test_lowp_batch_equals_single)
     const rt5_dtype dts[2] = {RT5_DTYPE_BF16, RT5_DTYPE_INT8};
     for (int d = 0; d < 2; d++) {
         const golden_model *gm = &models[1];
-        rt5_model *model = load_model(gm, dts[d]);
+        rt5_model *model = golden_load(gm, "safetensors", dts[d]);
         REQUIRE(model);
         float *alone = calloc(gm->n_pairs, sizeof(float)), *batch = calloc(gm->n_pairs, sizeof(float));
         rt5_seq *seqs = calloc(gm->n_pairs, sizeof(rt5_seq));
