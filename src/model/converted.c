@@ -40,7 +40,6 @@
 #include <sys/mman.h>
 
 #include "formats/safetensors.h"
-#include "model/weights.h"
 
 static const char *const product_names[RT5__N_PLANS] = {"qkv", "o", "wi", "wo"};
 
@@ -217,7 +216,6 @@ rt5_status rt5__converted_open(rt5_model *m, rt5_dtype requested)
         if (!m->converted->linears)
             st = rt5__fail(&m->err, RT5_ERR_OUT_OF_MEMORY, "out of memory");
     }
-    m->file_dtype = stored;
     return st;
 }
 

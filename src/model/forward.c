@@ -92,16 +92,20 @@ static rt5_status pack_block(rt5_model *model, int32_t layer, dnnl_stream_t stre
     rt5__errmsg *err = &model->err;
     rt5_status st = RT5_OK;
     if (model->compute_dtype == RT5_DTYPE_INT8) /* outlier channels: quantize.c */
-        st = rt5__int8_block_smoothing(model, layer, &lin[RT5__PLAN_QKV], &lin[RT5__PLAN_O], &lin[RT5__PLAN_WI], &lin[RT5__PLAN_WO], err);
+        st = rt5__int8_block_smoothing(model, layer, &lin[RT5__PLAN_QKV], &lin[RT5__PLAN_O], &lin[RT5__PLAN_WI],
+                                       &lin[RT5__PLAN_WO], err);
     if (st == RT5_OK)
-        st = rt5__linear_pack(&lin[RT5__PLAN_QKV], &c->plans[RT5__PLAN_QKV], c->engine, stream, qkv, qkv_rows, 3, err);
+        st = rt5__linear_pack(&lin[RT5__PLAN_QKV], &c->plans[RT5__PLAN_QKV], c->engine, stream, qkv, qkv_rows, 3,
+                              err);
     if (st == RT5_OK)
-        st = rt5__linear_pack(&lin[RT5__PLAN_O], &c->plans[RT5__PLAN_O], c->engine, stream, &bw->o, &cfg->d_model, 1, err);
+        st = rt5__linear_pack(&lin[RT5__PLAN_O], &c->plans[RT5__PLAN_O], c->engine, stream, &bw->o, &cfg->d_model, 1,
+                              err);
     if (st == RT5_OK)
         st = rt5__linear_pack(&lin[RT5__PLAN_WI], &c->plans[RT5__PLAN_WI], c->engine, stream, wi, wi_rows,
                               cfg->gated_gelu ? 2 : 1, err);
     if (st == RT5_OK)
-        st = rt5__linear_pack(&lin[RT5__PLAN_WO], &c->plans[RT5__PLAN_WO], c->engine, stream, &bw->wo, &cfg->d_model, 1, err);
+        st = rt5__linear_pack(&lin[RT5__PLAN_WO], &c->plans[RT5__PLAN_WO], c->engine, stream, &bw->wo, &cfg->d_model,
+                              1, err);
     if (st != RT5_OK)
         return st;
     for (int p = 0; p < RT5__N_PLANS; p++)
@@ -453,11 +457,13 @@ static rt5_status feed_forward(rt5__workspace *ws, const rt5__linear *lin, const
     for (int32_t r0 = 0; r0 < t && st == RT5_OK; r0 += RT5__MAX_CHUNK) {
         int32_t rows = RT5_MIN(RT5__MAX_CHUNK, t - r0);
         if (!cfg->gated_gelu) { /* one call: bf16/int8 keep the inner activations in their own form */
-            TIMED(gemm, st = rt5__linear_run_ffn(&lin[RT5__PLAN_WI], &ws->bind[RT5__PLAN_WI], &lin[RT5__PLAN_WO], &ws->bind[RT5__PLAN_WO],
-                                                 ws->stream, in + r0 * d, ws->ffn, acc + r0 * d, rows));
+            TIMED(gemm, st = rt5__linear_run_ffn(&lin[RT5__PLAN_WI], &ws->bind[RT5__PLAN_WI], &lin[RT5__PLAN_WO],
+                                                 &ws->bind[RT5__PLAN_WO], ws->stream, in + r0 * d, ws->ffn,
+                                                 acc + r0 * d, rows));
             continue;
         }
-        TIMED(gemm, st = rt5__linear_run(&lin[RT5__PLAN_WI], &ws->bind[RT5__PLAN_WI], ws->stream, in + r0 * d, ws->ffn, rows));
+        TIMED(gemm, st = rt5__linear_run(&lin[RT5__PLAN_WI], &ws->bind[RT5__PLAN_WI], ws->stream, in + r0 * d,
+                                         ws->ffn, rows));
         const float *act = ws->ffn;
         if (st == RT5_OK && cfg->gated_gelu) {
             const rt5__kernels *k = ws->c->kernels;
@@ -468,7 +474,8 @@ static rt5_status feed_forward(rt5__workspace *ws, const rt5__linear *lin, const
             act = ws->ffn_gated;
         }
         if (st == RT5_OK)
-            TIMED(gemm, st = rt5__linear_run(&lin[RT5__PLAN_WO], &ws->bind[RT5__PLAN_WO], ws->stream, act, acc + r0 * d, rows));
+            TIMED(gemm, st = rt5__linear_run(&lin[RT5__PLAN_WO], &ws->bind[RT5__PLAN_WO], ws->stream, act,
+                                             acc + r0 * d, rows));
     }
     return st;
 }
