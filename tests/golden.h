@@ -1,6 +1,6 @@
 /*
  * golden.h -- the golden fixtures of tests/fixtures/golden/golden.json
- * (tiny RankT5 models scored by transformers in tools/gen_golden.py), read
+ * (tiny RankT5 models scored by transformers in tests/gen/gen_golden.py), read
  * once into the file-level `models` table by load_golden(). Shared by the
  * forward-pass and low-precision tests; each test binary gets its own copy.
  */

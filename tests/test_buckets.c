@@ -1,7 +1,7 @@
 /*
  * test_buckets.c -- rt5__relative_bucket against the tables transformers'
  * own T5Attention._relative_position_bucket produced
- * (tests/fixtures/golden/buckets.json, written by tools/gen_golden.py), for
+ * (tests/fixtures/golden/buckets.json, written by tests/gen/gen_golden.py), for
  * every relative position in [-3000, 3000] and several bucket settings.
  */
 #include "harness.h"

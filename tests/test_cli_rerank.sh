@@ -4,7 +4,7 @@
 #  - the output is a valid TREC run: per query the run's top K documents,
 #    ranks 1..K, scores descending, the tag;
 #  - its scores are the Hugging Face scores of the same pairs (hf_scores.jsonl,
-#    made by tools/gen_demo_model.py with transformers), within 1e-4;
+#    made by models/demo/gen_demo_model.py with transformers), within 1e-4;
 #  - the same scores for other thread counts, worker counts and batch budgets
 #    (a budget of 1 token = one pair per batch);
 #  - JSON Lines mode gives the same scores, best first;

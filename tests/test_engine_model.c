@@ -1,6 +1,6 @@
 /*
  * test_engine_model.c -- rt5_engine on the tiny golden models
- * (tests/fixtures/golden, scored by transformers in tools/gen_golden.py):
+ * (tests/fixtures/golden, scored by transformers in tests/gen/gen_golden.py):
  * every golden pair (empty texts, a single </s>, inputs past 512 tokens)
  * scores as Hugging Face does whatever the batch budget (1 token = one
  * sequence per batch), the worker count and the thread count, and the

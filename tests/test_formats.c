@@ -1,5 +1,5 @@
 /*
- * test_formats.c -- the checkpoint readers of src/formats on their own:
+ * test_formats.c -- the checkpoint readers of native/src/formats on their own:
  * the hostile corpus (tests/fixtures/hostile/EXPECTED.tsv: every file is
  * refused with its status and a message naming the problem), ZIP64, the
  * pickle machine's allow-list, the safetensors writer round trip.

@@ -4,7 +4,7 @@
  * tests/fixtures/golden/ holds tiny random RankT5 rerankers (ReLU and gated-
  * GELU, several bucket settings, f32 and f16 files, .bin and .safetensors)
  * and the scores transformers.T5EncoderModel + the card's head gave for
- * real-text pairs (float64 and float32), written by tools/gen_golden.py.
+ * real-text pairs (float64 and float32), written by tests/gen/gen_golden.py.
  * Checked here: every pair scored alone is within 1e-5 (relative, harness
  * convention |a-b| <= tol*max(1,|b|)) of the float64 score; rankings per
  * query equal; one packed batch equals one-at-a-time; thread counts agree;

@@ -4,10 +4,10 @@
  * transformers on a few pairs.
  *
  * The checkpoint (~5 GB) and its expected scores are not in the repository:
- *   python3 bench/pytorch_baseline.py make-checkpoint --out /work/bench-data/t5-3b-random.bin
+ *   python3 eval/bench/pytorch_baseline.py make-checkpoint --out /work/bench-data/t5-3b-random.bin
  *   build/rankt5 bench --model /work/bench-data/t5-3b-random.bin --pairs 4 --repeat 1 \
  *       --dump-pairs /work/bench-data/pairs4.txt
- *   python3 bench/pytorch_baseline.py expected --checkpoint /work/bench-data/t5-3b-random.bin \
+ *   python3 eval/bench/pytorch_baseline.py expected --checkpoint /work/bench-data/t5-3b-random.bin \
  *       --pairs /work/bench-data/pairs4.txt --out /work/bench-data/t5-3b-random.expected.json --n 3
  * then run with RT5_BIG_CHECKPOINT and RT5_BIG_EXPECTED pointing at them;
  * without them the test is skipped.

@@ -4,12 +4,12 @@
  * ones fail with "FILE:LINE: reason", the collection reader keeps only the
  * wanted ids, and torn output tails are recognised.
  *
- * ir_files.c belongs to the CLI (tools/cli), not the library, so it is
+ * ir_files.c belongs to the CLI (native/cli), not the library, so it is
  * compiled into this test directly.
  */
 #include <unistd.h>
 
-#include "../tools/cli/ir_files.c"
+#include "../native/cli/ir_files.c"
 #include "harness.h"
 
 /* Writes text to a fresh temporary file; returns its path (static). */

@@ -1,6 +1,6 @@
 /*
  * test_model_load.c -- rt5_model loading against checkpoints written by real
- * torch.save and the safetensors library (tools/gen_checkpoint_fixtures.py):
+ * torch.save and the safetensors library (tests/gen/gen_checkpoint_fixtures.py):
  * the inferred configuration, and every tensor's values compared with the
  * values the generator wrote beside each checkpoint (*.values.txt).
  */

@@ -1,7 +1,7 @@
 /*
  * test_quant.c -- bf16 and int8 on a model built to be hard for them.
  *
- * tests/fixtures/lowp/ (tools/gen_lowp_fixtures.py) holds a small random
+ * tests/fixtures/lowp/ (tests/gen/gen_lowp_fixtures.py) holds a small random
  * RankT5 reranker with injected outlier channels -- hidden-state channels
  * 20x the rest and feed-forward channels whose ReLU outputs are ~11x the
  * median channel -- and transformers' float64 scores of 8 queries x 16

@@ -4,7 +4,7 @@
  * Differential: ids for tests/fixtures/tokenizer/corpus.jsonl were produced
  * by the real sentencepiece (Debian's spm_encode 0.1.97; the Python package
  * for texts containing a newline) and Hugging Face `tokenizers` (see
- * tools/gen_tokenizer_fixtures.py and versions.json); every text must match
+ * tests/gen/gen_tokenizer_fixtures.py and versions.json); every text must match
  * exactly, for spiece.model and for both tokenizer.json files, and so must
  * the truncated pair encodings in pairs.jsonl. (tests/test_tokenizer_spm.sh
  * also compares against spm_encode live, on raw bytes.)

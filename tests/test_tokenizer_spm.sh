@@ -3,7 +3,7 @@
 # tokenizer against the real one: Debian's spm_encode (libsentencepiece) and
 # `rankt5 tokenize --lines` encode the same generated corpus (English prose,
 # MS MARCO-style questions, a broad Unicode set, invalid UTF-8; see
-# tools/gen_tokenizer_corpus.py) and every line must give identical ids.
+# tests/gen/gen_tokenizer_corpus.py) and every line must give identical ids.
 # The same is done for small models trained with non-T5 options.
 # Skips (exit 0 with a note) only when spm_encode is not installed.
 set -euo pipefail
@@ -13,7 +13,7 @@ cli=${RT5_CLI:?RT5_CLI must name the built rankt5}
 model=${RANKT5_T5_SPIECE:-$shared/tokenizer/t5-spiece.model}
 
 if ! command -v spm_encode >/dev/null; then
-  echo "SKIP: spm_encode not installed (Debian package sentencepiece; tools/setup.sh installs it)"
+  echo "SKIP: spm_encode not installed (Debian package sentencepiece; native/setup.sh installs it)"
   exit 0
 fi
 [ -r "$model" ] || { echo "FAIL: cannot read $model"; exit 1; }
@@ -22,7 +22,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
 for seed in 5 11; do
-  python3 "$src/tools/gen_tokenizer_corpus.py" --format lines --seed "$seed" --count 6000 > "$tmp/corpus.txt"
+  python3 "$src/tests/gen/gen_tokenizer_corpus.py" --format lines --seed "$seed" --count 6000 > "$tmp/corpus.txt"
   spm_encode --model "$model" --output_format=id < "$tmp/corpus.txt" > "$tmp/spm.ids"
   "$cli" tokenize --tokenizer "$model" --lines --format ids < "$tmp/corpus.txt" > "$tmp/rt5.ids"
   python3 - "$tmp/corpus.txt" "$tmp/spm.ids" "$tmp/rt5.ids" "$seed" <<'PY' || fail=1
@@ -42,8 +42,8 @@ PY
 done
 
 # Small models trained with the options T5 does not use (custom charsmap rules,
-# no dummy prefix, whitespace as suffix, no escaping; tools/gen_tokenizer_tiny_models.py).
-python3 "$src/tools/gen_tokenizer_corpus.py" --format lines --seed 3 --count 3000 > "$tmp/corpus.txt"
+# no dummy prefix, whitespace as suffix, no escaping; tests/gen/gen_tokenizer_tiny_models.py).
+python3 "$src/tests/gen/gen_tokenizer_corpus.py" --format lines --seed 3 --count 3000 > "$tmp/corpus.txt"
 for tiny in "$src"/tests/fixtures/tokenizer/spm_tiny_*.model; do
   spm_encode --model "$tiny" --output_format=id < "$tmp/corpus.txt" > "$tmp/spm.ids"
   "$cli" tokenize --tokenizer "$tiny" --lines --format ids < "$tmp/corpus.txt" > "$tmp/rt5.ids"
