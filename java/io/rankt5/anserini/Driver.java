@@ -113,6 +113,9 @@ final class Driver {
       if (reader == null) {
         throw new Failure(EXIT_USAGE, "topics file " + topics + " needs -topicReader (e.g. TsvString, TsvInt)");
       }
+      if (reader.equals("TsvString") || reader.equals("TsvInt")) {
+        return readTsvTopics(file, reader.equals("TsvInt"));
+      }
       Class<?> cls;
       try {
         cls = Class.forName("io.anserini.search.topicreader." + reader + "TopicReader");
@@ -125,6 +128,34 @@ final class Driver {
     } catch (Exception e) {
       throw new Failure(EXIT_ERROR, "cannot read topics " + topics + " with " + reader + "TopicReader: " + e);
     }
+  }
+
+  /**
+   * TsvString / TsvInt topics read as Anserini's readers read them ({@code qid \t text}, text trimmed, into "title"),
+   * without loading Anserini's TopicReader, whose class initialization costs seconds.
+   */
+  private static SortedMap<Object, Map<String, String>> readTsvTopics(Path file, boolean intIds) throws IOException,
+      Failure {
+    SortedMap<Object, Map<String, String>> out = new TreeMap<>();
+    int lineNo = 0;
+    for (String line : Files.readAllLines(file, java.nio.charset.StandardCharsets.UTF_8)) {
+      lineNo++;
+      String[] f = line.split("\t");
+      if (f.length < 2) {
+        throw new Failure(EXIT_ERROR, "topics " + file + ": line " + lineNo + ": expected 'qid<TAB>text'");
+      }
+      Object qid = f[0].trim();
+      if (intIds) {
+        try {
+          qid = Integer.parseInt(f[0].trim());
+        } catch (NumberFormatException e) {
+          throw new Failure(EXIT_ERROR, "topics " + file + ": line " + lineNo + ": '" + f[0] + "' is not an integer"
+              + " id (use -topicReader TsvString)");
+        }
+      }
+      out.put(qid, Map.of("title", f[1].trim()));
+    }
+    return out;
   }
 
   /** The query text of one topic, or a Failure naming it. */
