@@ -1,5 +1,6 @@
 package io.rankt5.anserini;
 
+import io.anserini.index.IndexReaderUtils;
 import io.anserini.search.topicreader.TopicReader;
 import io.anserini.search.topicreader.Topics;
 import io.rankt5.RankT5;
@@ -97,6 +98,35 @@ final class Driver {
       throw new Failure(EXIT_ERROR, "no topics in " + String.join(",", a.topics));
     }
     return out;
+  }
+
+  /** Plain-text queries by id from {@code -queries}: a TSV file ({@code qid \t text}) or Anserini topics by name. */
+  static Map<String, String> plainQueries(String queries) throws Failure {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (Map.Entry<Object, Map<String, String>> e : readTopics(queries, "TsvString").entrySet()) {
+      out.put(e.getKey().toString(), e.getValue().get("title"));
+    }
+    return out;
+  }
+
+  /**
+   * An index folder, or the label of an Anserini prebuilt index (e.g. {@code msmarco-v1-passage}), which Anserini
+   * downloads into its cache on first use, as SearchCollection does.
+   */
+  static Path index(String index) throws Failure {
+    Path p = Paths.get(index);
+    if (Files.isDirectory(p)) {
+      return p;
+    }
+    try {
+      Path resolved = IndexReaderUtils.getIndex(index);
+      if (resolved != null && Files.isDirectory(resolved)) {
+        return resolved;
+      }
+    } catch (RuntimeException e) {
+      throw new Failure(EXIT_ERROR, "index " + index + ": " + e.getMessage());
+    }
+    throw new Failure(EXIT_ERROR, "index " + index + " does not exist (neither a folder nor a prebuilt index label)");
   }
 
   @SuppressWarnings("unchecked")

@@ -39,7 +39,7 @@ public final class RerankRun {
     public String run;
 
     @Option(name = "-index", metaVar = "[path]", forbids = "-collection",
-        usage = "Anserini index holding passage text (stored contents, or raw)")
+        usage = "Anserini index holding passage text (stored contents, or raw): a folder or a prebuilt label")
     public String index;
 
     @Option(name = "-collection", metaVar = "[file]", forbids = "-index",
@@ -77,7 +77,7 @@ public final class RerankRun {
       for (TrecRun.Query q : run) {
         Driver.queryText(topics, q.qid(), "the topics " + String.join(",", a.topics));
       }
-      try (PassageText text = a.index != null ? PassageText.ofIndex(Driver.path(a.index), a.field)
+      try (PassageText text = a.index != null ? PassageText.ofIndex(Driver.index(a.index), a.field)
           : PassageText.ofTsv(Driver.path(a.collection)); RankT5 model = Driver.openModel(a)) {
         rerank(a, run, topics, text, model, err);
       }

@@ -35,7 +35,8 @@ public final class SearchRerank {
 
   /** SearchRerank's options: the shared ones plus the first stage's. */
   public static final class Args extends DriverArgs {
-    @Option(name = "-index", metaVar = "[path]", required = true, usage = "Anserini index of the first stage")
+    @Option(name = "-index", metaVar = "[path]", required = true,
+        usage = "Anserini index of the first stage: a folder, or a prebuilt index label (e.g. msmarco-v1-passage)")
     public String index;
 
     @Option(name = "-bm25", forbids = "-impact", usage = "first stage: BM25 (the default)")
@@ -58,11 +59,13 @@ public final class SearchRerank {
     public String encoder;
 
     @Option(name = "-queries", metaVar = "[file]",
-        usage = "TSV 'qid<TAB>text': the plain-text queries the reranker sees (default: the topics' text)")
+        usage = "plain-text queries the reranker sees: TSV 'qid<TAB>text', or Anserini topics by name (default: the "
+            + "topics' text)")
     public String queries;
 
     @Option(name = "-textIndex", metaVar = "[path]",
-        usage = "index holding passage text, when the first stage's index stores none (impact indexes)")
+        usage = "index (folder or prebuilt label) holding passage text, when the first stage's index stores none "
+            + "(impact indexes)")
     public String textIndex;
   }
 
@@ -81,15 +84,7 @@ public final class SearchRerank {
       Map<String, String> topics = Driver.topics(a);
       Map<String, String> plain = topics;
       if (a.queries != null) {
-        PassageText q = PassageText.ofTsv(Driver.path(a.queries));
-        plain = new java.util.LinkedHashMap<>();
-        for (String qid : topics.keySet()) {
-          try {
-            plain.put(qid, q.text(qid, null));
-          } catch (PassageText.MissingTextException e) {
-            throw new Driver.Failure(Driver.EXIT_ERROR, "query " + qid + " has no text in " + a.queries);
-          }
-        }
+        plain = Driver.plainQueries(a.queries);
       } else if (a.impact && a.pretokenized) {
         err.println(NAME + ": warning: -impact -pretokenized topics are tokens, not text; give -queries for the"
             + " reranker");
@@ -98,8 +93,10 @@ public final class SearchRerank {
         Driver.queryText(topics, qid, "the topics (field " + a.topicField + ")");
         Driver.queryText(plain, qid, a.queries != null ? a.queries : "the topics");
       }
-      try (FirstStage first = FirstStage.open(Driver.path(a.index), a.impact, a.pretokenized, a.k1, a.b, a.encoder);
-          PassageText text = a.textIndex != null ? PassageText.ofIndex(Driver.path(a.textIndex), a.field)
+      Path index = Driver.index(a.index);
+      Path textIndex = a.textIndex == null ? null : Driver.index(a.textIndex);
+      try (FirstStage first = FirstStage.open(index, a.impact, a.pretokenized, a.k1, a.b, a.encoder);
+          PassageText text = textIndex != null ? PassageText.ofIndex(textIndex, a.field)
               : PassageText.ofSearchedIndex(a.field);
           RankT5 model = Driver.openModel(a)) {
         search(a, topics, plain, first, text, model, err);
