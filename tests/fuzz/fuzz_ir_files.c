@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "../native/cli/ir_files.c"
+#include "../../native/cli/ir_files.c"
 
 static void must(int cond)
 {
