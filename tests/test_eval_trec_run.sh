@@ -4,7 +4,8 @@
 # prints a measured pairs/s and the expected time, reranks, evaluates the
 # first stage and the rerank with the preset (numbers equal to rankt5 eval's
 # on the same files), resumes a killed rerank to the same bytes, and names
-# every missing or bad input at once.
+# every missing or bad input at once; the real DL19 topics and qrels go
+# through it.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -45,6 +46,18 @@ grep -q "resuming after 2 complete queries" "$T/err" || { cat "$T/err" >&2; fail
 cmp "$out" "$T/c/rankt5.f32.depth4.trec" || fail "the resumed rerank differs from the uninterrupted one"
 bash "$SCRIPT" "${args[@]}" --depth 4 --bench-pairs 0 --out "$T/c" > /dev/null 2> "$T/err"
 grep -q "is complete; nothing to resume" "$T/err" || { cat "$T/err" >&2; fail "a finished run was redone"; }
+
+# The real TREC DL 2019 topics and qrels (../shared/data/trec): a run of the
+# 43 judged queries x 2 demo passages reranks (every query text found) and
+# evaluates over all 43 queries.
+TREC=$SHARED/data/trec
+[ -f "$TREC/topics.dl19-passage.txt" ] || fail "the DL19 topics are missing: $TREC (set RT5_SHARED_DIR)"
+awk -F'\t' '{ printf "%s Q0 p01 1 2.0 bm25\n%s Q0 p02 2 1.0 bm25\n", $1, $1 }' "$TREC/topics.dl19-passage.txt" > "$T/dl19.trec"
+bash "$SCRIPT" --run "$T/dl19.trec" --topics "$TREC/topics.dl19-passage.txt" --collection "$D/collection.tsv" \
+  --qrels "$TREC/qrels.dl19-passage.txt" --model "$D/model" --tokenizer "$SPM" --rankt5 "$CLI" --threads 1 \
+  --bench-pairs 0 --out "$T/d" > "$T/log" 2> "$T/err" || { cat "$T/log" "$T/err" >&2; fail "run.sh on the DL19 topics"; }
+grep -q "^== 43 queries x depth 100: 86 pairs to score" "$T/log" && [ "$(wc -l < "$T/d/rankt5.f32.depth100.trec")" = 86 ] &&
+  [ "$(grep -c ": 43 queries evaluated$" "$T/log")" = 2 ] || { cat "$T/log" >&2; fail "DL19 topics: pairs, output or eval"; }
 
 # Bad inputs: all named at once, exit 2, nothing run.
 if bash "$SCRIPT" --run "$T/nope.trec" --topics "$D/queries.tsv" --model "$D/model" --dtype f16 \
