@@ -4,8 +4,8 @@
  * flags printed beside it, so a rerank can be checked end to end without
  * trec_eval.
  *
- * What "equal to trec_eval" takes (read from trec_eval 9.0.x's source, the
- * version Anserini, Pyserini and pytrec_eval bundle):
+ * What "equal to trec_eval" takes (read from trec_eval 9.0.x's source:
+ * pytrec_eval bundles 9.0.5, Anserini's regression pages were made with 9.x):
  *   - ranking: score rounded to float, descending; ties by docid in
  *     descending strcmp order; the run's rank column is ignored
  *     (form_res_rels.c, ir_run_rank_trec_eval);

@@ -83,8 +83,8 @@ bool ir_run_read(const char *path, ir_run *run, char *err, size_t err_cap);
  * the run's rank, then file order: the order the run's producer meant) and
  * keeps the first top_k (0 = all). rankt5 rerank picks its candidates so. */
 void ir_run_rank_and_cut(ir_run *run, size_t top_k);
-/* Orders each query's documents as trec_eval 9.x (the one bundled with
- * Anserini, Pyserini and pytrec_eval) ranks them: by the score rounded to
+/* Orders each query's documents as trec_eval 9.x (pytrec_eval bundles
+ * 9.0.5; Anserini's regressions use 9.x) ranks them: by the score rounded to
  * float, descending, ties by docid in descending strcmp order. The run's
  * rank field and line order play no part. rankt5 eval ranks so. */
 void ir_run_rank_trec_eval(ir_run *run);
