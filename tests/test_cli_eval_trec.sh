@@ -5,7 +5,7 @@
 # qrels equal pytrec_eval's to 1e-12. The runs hit score ties (across rank 10
 # too), scores equal only as float, queries missing from the run, queries the
 # qrels lack, unjudged documents, grade 1 vs 2, and runs past 1000
-# (tests/gen_eval_fixtures.py made them and the expected values; its
+# (tests/gen/gen_eval_fixtures.py made them and the expected values; its
 # MANIFEST.txt records the versions). Needs only python3's standard library.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"

@@ -59,7 +59,7 @@ case $PRESET in dl|msmarco) ;; *) problems+=("--preset $PRESET: use dl or msmarc
 [[ $DEPTH =~ ^[0-9]+$ ]] || problems+=("--depth $DEPTH: want a whole number (0 = every document)")
 [[ $THREADS =~ ^[1-9][0-9]*$ ]] || problems+=("--threads $THREADS: want a positive whole number")
 [[ $BENCH_PAIRS =~ ^[0-9]+$ ]] || problems+=("--bench-pairs $BENCH_PAIRS: want a whole number (0 = skip)")
-[ -x "$RANKT5" ] || problems+=("the rankt5 binary $RANKT5 is missing: build it (bash tools/build.sh release) or pass --rankt5 PATH")
+[ -x "$RANKT5" ] || problems+=("the rankt5 binary $RANKT5 is missing: build it (bash native/build.sh release) or pass --rankt5 PATH")
 if [ ${#problems[@]} -gt 0 ]; then
   printf 'eval/trec/run.sh: error: %s\n' "${problems[@]}" >&2
   echo "Try 'bash eval/trec/run.sh --help'." >&2

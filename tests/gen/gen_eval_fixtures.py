@@ -35,7 +35,7 @@ number of qrels queries, meas_avg.c), "all_run" rows the plain means (sum /
 queries in both). Per-query rows come straight from pytrec_eval.
 
 Run: python3 -m venv /tmp/pte && /tmp/pte/bin/pip install pytrec_eval-terrier==0.5.11
-     RT5_SHARED_DIR=../shared /tmp/pte/bin/python tests/gen_eval_fixtures.py
+     RT5_SHARED_DIR=../shared /tmp/pte/bin/python tests/gen/gen_eval_fixtures.py
 """
 import gzip
 import hashlib
@@ -242,13 +242,13 @@ def evaluate(qrels, run, level):
 
 
 def main():
-    shared = os.environ.get("RT5_SHARED_DIR") or os.path.join(os.path.dirname(__file__), "..", "..", "shared")
+    shared = os.environ.get("RT5_SHARED_DIR") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared")
     qrels_path = os.path.join(shared, "data", "trec", "qrels.dl19-passage.txt")
     version = importlib.metadata.version(PYTREC_EVAL_PACKAGE)
     if version != PYTREC_EVAL_PINNED:
         sys.exit(f"gen_eval_fixtures: want {PYTREC_EVAL_PACKAGE}=={PYTREC_EVAL_PINNED}, found {version}")
     qrels = read_qrels(qrels_path)
-    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "eval_trec")
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "eval_trec")
     os.makedirs(os.path.join(out, "runs"), exist_ok=True)
     rng = random.Random(20190601)
     builders = [("ties", run_ties), ("float", run_float), ("partial", run_partial), ("long", run_long)]
@@ -270,7 +270,7 @@ def main():
                 expected.append(f"{name}\t{level}\t{qid}\t{metric}\t{value!r}")
     qrels_sha = hashlib.sha256(open(qrels_path, "rb").read()).hexdigest()
     header = [
-        "# expected rankt5 eval values, made by tests/gen_eval_fixtures.py",
+        "# expected rankt5 eval values, made by tests/gen/gen_eval_fixtures.py",
         f"# {PYTREC_EVAL_PACKAGE} {version} (pytrec_eval); trec_eval {BUNDLED_TREC_EVAL}",
         f"# python {platform.python_version()}, {platform.platform()}",
         f"# qrels data/trec/qrels.dl19-passage.txt sha256 {qrels_sha}",
