@@ -553,7 +553,7 @@ static int score_all(rerank_job *job, cli_scorer *s)
                      job->args->collection);
         if (s->n_truncated)
             cli_warn(CMD, "%zu pair(s) were cut to --max-length %ld tokens", s->n_truncated,
-                     job->args->scorer.max_length);
+                     (long)s->max_length);
     }
     return rc;
 }
@@ -626,8 +626,9 @@ static int rerank_run(const rerank_args *a)
     if (rc == CLI_EXIT_OK)
         rc = truncate_output(&job);
     cli_scorer s = {0};
+    cli_scorer_opts so = a->scorer;
     if (rc == CLI_EXIT_OK)
-        rc = cli_scorer_open(&s, CMD, &a->scorer);
+        rc = cli_scorer_open(&s, CMD, &so);
     if (rc == CLI_EXIT_OK) {
         cli_scorer_catch_interrupts();
         rc = score_all(&job, &s);
@@ -779,7 +780,8 @@ static int rerank_jsonl(const rerank_args *a)
     if (a->input && strcmp(a->input, "-") != 0 && !(in = fopen(a->input, "rb")))
         return cli_error(CMD, "%s: cannot open: %s", a->input, strerror(errno));
     cli_scorer s;
-    int rc = cli_scorer_open(&s, CMD, &a->scorer);
+    cli_scorer_opts so = a->scorer;
+    int rc = cli_scorer_open(&s, CMD, &so);
     cli_atomic_file out = {0};
     if (rc == CLI_EXIT_OK && !cli_atomic_open(&out, a->output ? a->output : "-"))
         rc = cli_error(CMD, "%s: cannot create: %s", a->output, strerror(errno));

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -152,8 +153,12 @@ static int parse_args(serve_opts *o, int argc, char **argv)
         if (rc > 0)
             return rc;
     }
+    struct stat st;
+    if (!o->tokenizer && o->model && stat(o->model, &st) == 0 && S_ISDIR(st.st_mode))
+        o->tokenizer = o->model; /* a model folder holds its tokenizer */
     if (!o->model || !o->tokenizer)
-        return cli_usage_error(CMD, "--model and --tokenizer are required");
+        return cli_usage_error(CMD, "--model and --tokenizer are required (--tokenizer may be left "
+                               "out when --model is a folder holding one)");
     if (o->api_key[0] && o->api_key_file)
         return cli_usage_error(CMD, "give --api-key or --api-key-file, not both");
     if (o->api_key_file && !read_key_file(o->api_key_file, o->api_key, sizeof o->api_key))

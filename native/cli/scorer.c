@@ -10,15 +10,22 @@
 
 #include "scorer.h"
 
+#include <sys/stat.h>
+
+#include "formats/manifest.h"
+
 const char cli_scorer_help[] =
     "Model options:\n"
-    "  --model PATH        checkpoint: pytorch_model.bin, .safetensors, a sharded index, or a\n"
-    "                      directory holding one (required)\n"
-    "  --tokenizer FILE    t5-3b's spiece.model or a T5 tokenizer.json (required)\n"
+    "  --model PATH        checkpoint: pytorch_model.bin, .safetensors, a sharded index, a\n"
+    "                      directory holding one, or a models/<name>/ folder with a\n"
+    "                      manifest.json (required)\n"
+    "  --tokenizer FILE    t5-3b's spiece.model or a T5 tokenizer.json (default: the one in\n"
+    "                      the --model folder, as its manifest names it)\n"
     "  --config FILE       config.json (default: the one beside the checkpoint, if any;\n"
     "                      otherwise dimensions are inferred from tensor shapes)\n"
     "  --dtype T           compute dtype: f32 (default), bf16 or int8\n"
-    "  --max-length N      tokens per pair, specials included (default 512); longer pairs\n"
+    "  --max-length N      tokens per pair, specials included (default: the manifest's, else\n"
+    "                      512); longer pairs\n"
     "                      are cut longest-first, as Hugging Face does\n"
     "  --template T        encode \"T\" with {query} and {document} filled in as one sequence\n"
     "                      instead of the pair encoding query </s> document </s>\n"
@@ -31,7 +38,7 @@ const char cli_scorer_help[] =
 void cli_scorer_default_opts(cli_scorer_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->max_length = 512;
+    o->max_length = 0; /* unset: the manifest's, else 512 (cli_scorer_open) */
     o->batch_tokens = 4096;
     o->dtype = RT5_DTYPE_F32;
 }
@@ -197,13 +204,44 @@ static int create_engine(cli_scorer *s, const char *cmd, const cli_scorer_opts *
     return CLI_EXIT_OK;
 }
 
-int cli_scorer_open(cli_scorer *s, const char *cmd, const cli_scorer_opts *o)
+/* Fills what the user left unset from a models/<name>/ folder: its
+ * tokenizer, template and max length (manifest.json), else the defaults. */
+static int apply_model_folder(cli_scorer *s, cli_scorer_opts *o, const char *cmd)
+{
+    struct stat st;
+    bool folder = stat(o->model_path, &st) == 0 && S_ISDIR(st.st_mode);
+    if (!o->tokenizer_path && folder)
+        o->tokenizer_path = o->model_path; /* the tokenizer loader picks the file */
+    if (!o->tokenizer_path)
+        return cli_usage_error(cmd, "--tokenizer FILE is required (t5-3b's spiece.model) unless "
+                               "--model is a folder holding one");
+    if (folder && rt5__manifest_present(o->model_path)) {
+        rt5__manifest man;
+        rt5__errmsg err = {0};
+        if (rt5__manifest_read(o->model_path, &man, &err) != RT5_OK)
+            return cli_error(cmd, "%s", err.text);
+        if (!o->text_template && man.text_template)
+            o->text_template = s->owned_template = man.text_template; /* freed on close */
+        else
+            free(man.text_template);
+        man.text_template = NULL;
+        if (o->max_length == 0)
+            o->max_length = man.max_length;
+        rt5__manifest_free(&man);
+    }
+    if (o->max_length == 0)
+        o->max_length = 512;
+    return CLI_EXIT_OK;
+}
+
+int cli_scorer_open(cli_scorer *s, const char *cmd, cli_scorer_opts *o)
 {
     memset(s, 0, sizeof *s);
     if (!o->model_path)
         return cli_usage_error(cmd, "--model PATH is required");
-    if (!o->tokenizer_path)
-        return cli_usage_error(cmd, "--tokenizer FILE is required (t5-3b's spiece.model)");
+    int folder_rc = apply_model_folder(s, o, cmd);
+    if (folder_rc != CLI_EXIT_OK)
+        return folder_rc;
     s->pair = rt5_pair_default_params();
     s->pair.max_length = (int32_t)o->max_length;
     s->pair.text_template = o->text_template;
@@ -223,6 +261,7 @@ void cli_scorer_close(cli_scorer *s)
     rt5_engine_free(s->engine);
     rt5_model_free(s->model);
     rt5_tokenizer_free(s->tok);
+    free(s->owned_template);
     free(s->ids);
     free(s->offset);
     free(s->len);

@@ -19,7 +19,7 @@ typedef struct cli_scorer_opts {
     const char *text_template; /* --template, NULL = HF pair encoding      */
     long threads;              /* --threads, 0 = all cores                 */
     long workers;              /* --workers, 0 = engine default            */
-    long max_length;           /* --max-length, default 512                */
+    long max_length;           /* --max-length; 0 = the manifest's, else 512 */
     long batch_tokens;         /* --batch-tokens, default 4096             */
     rt5_dtype dtype;           /* --dtype, default f32                     */
     bool verbose;              /* --verbose                                */
@@ -45,6 +45,7 @@ typedef struct cli_scorer {
     rt5_engine *engine;
     rt5_pair_params pair;
     int32_t max_length;
+    char *owned_template;      /* a model folder manifest's template     */
     /* the chunk being built: seq i is ids[offset[i] .. offset[i]+len[i]) */
     int32_t *ids;
     size_t n_ids, cap_ids;
@@ -67,7 +68,9 @@ int cli_create_engine(const char *cmd, rt5_model *model, const rt5_engine_params
 
 /* Loads tokenizer, model and engine; prints the error and returns
  * CLI_EXIT_ERROR on failure (the scorer is then closed). */
-int cli_scorer_open(cli_scorer *s, const char *cmd, const cli_scorer_opts *o);
+/* Also fills o's unset tokenizer, template and max length from a model
+ * folder (see apply_model_folder). */
+int cli_scorer_open(cli_scorer *s, const char *cmd, cli_scorer_opts *o);
 void cli_scorer_close(cli_scorer *s);
 
 /* Empties the chunk (keeps the buffers). */

@@ -39,7 +39,7 @@ import safetensors.torch
 import torch
 import transformers
 
-from rankt5_reference import RankT5, t5_config  # tools/, beside this script
+from rankt5_reference import RankT5, t5_config  # tests/gen/, beside this script
 
 SPEC = dict(d_model=64, d_kv=16, num_heads=4, d_ff=256, num_layers=3, vocab=320, num_buckets=32, max_distance=128)
 HIDDEN_OUTLIERS = [5, 41]

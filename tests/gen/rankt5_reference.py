@@ -2,7 +2,7 @@
 engine is tested and benchmarked against.
 
 One definition for every script that needs it (the fixture generators under
-tools/ and the PyTorch baselines under eval/bench/): transformers' T5EncoderModel
+tests/gen/ and the PyTorch baselines under eval/bench/): transformers' T5EncoderModel
 under `model.`, then the card's score head on the hidden state at position 0,
 Linear(d, d) -> LayerNorm(d, eps 1e-12) -> Linear(d, 1). The parameters are
 created in that order, so a seeded random initialisation gives the same

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "formats/manifest.h"
 #include "model/converted.h"
 #include "model/weights.h"
 
@@ -78,7 +79,7 @@ static void log_config(const rt5_model *m)
             c->gated_gelu ? "gated-gelu" : "relu", (double)c->eps);
 }
 
-static rt5_status load_steps(rt5_model *m, const char *path, const rt5_model_params *params)
+static rt5_status load_files(rt5_model *m, const char *path, const rt5_model_params *params)
 {
     if (params->verbose)
         fprintf(stderr, "rankt5: opening %s\n", path);
@@ -101,6 +102,26 @@ static rt5_status load_steps(rt5_model *m, const char *path, const rt5_model_par
         st = rt5__model_bind_weights(m, prefix);
     if (st != RT5_OK && m->tensors)
         rt5__errmsg_prefix(&m->err, "%s", path); /* the formats name it already */
+    return st;
+}
+
+/* A folder with a manifest.json (models/<name>/) stands for the weights file
+ * and config.json it names; any other path is loaded as it is. */
+static rt5_status load_steps(rt5_model *m, const char *path, const rt5_model_params *params)
+{
+    if (!rt5__manifest_present(path))
+        return load_files(m, path, params);
+    rt5__manifest man;
+    rt5_status st = rt5__manifest_read(path, &man, &m->err);
+    if (st != RT5_OK)
+        return st;
+    rt5_model_params p = *params;
+    if (!p.config_path)
+        p.config_path = man.config;
+    if (params->verbose && man.weights)
+        fprintf(stderr, "rankt5: %s/manifest.json names %s\n", path, man.weights);
+    st = load_files(m, man.weights ? man.weights : path, &p);
+    rt5__manifest_free(&man);
     return st;
 }
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "core/mapped_file.h"
+#include "formats/manifest.h"
 #include "tokenizer/tokenizer_internal.h"
 
 RT5_API rt5_tokenizer_params rt5_tokenizer_default_params(void)
@@ -153,7 +154,18 @@ RT5_API rt5_status rt5_tokenizer_load(const char *path, const rt5_tokenizer_para
         return rt5__fail(&(*out)->err, RT5_ERR_INVALID_ARGUMENT, "NULL path");
     struct stat info;
     if (stat(path, &info) == 0 && S_ISDIR(info.st_mode)) {
-        char *inside = pick_in_directory(path);
+        char *inside = NULL;
+        if (rt5__manifest_present(path)) { /* models/<name>/: the file it names */
+            rt5__manifest man;
+            rt5_status st = rt5__manifest_read(path, &man, &(*out)->err);
+            if (st != RT5_OK)
+                return st;
+            inside = man.tokenizer;
+            man.tokenizer = NULL;
+            rt5__manifest_free(&man);
+        }
+        if (!inside)
+            inside = pick_in_directory(path);
         if (!inside)
             return rt5__fail(&(*out)->err, RT5_ERR_IO,
                              "%s: directory has neither tokenizer.json nor spiece.model", path);
