@@ -29,7 +29,12 @@ out=target/demo-anserini
 rm -rf "$out" && mkdir -p "$out/json"
 mvn -B -q -ntp dependency:build-classpath -Dmdep.outputFile="$out/anserini.cp" -Dmdep.includeScope=provided >&2
 cp="$jar:$(cat "$out/anserini.cp")"
-java=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$cp")
+java=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED)
+# Lucene 9 (Anserini 1.x) uses sun.misc.Unsafe, which Java 24+ warns about: allow it quietly
+if "$JAVA_HOME/bin/java" --sun-misc-unsafe-memory-access=allow -version >/dev/null 2>&1; then
+  java+=(--sun-misc-unsafe-memory-access=allow)
+fi
+java+=(-cp "$cp")
 demo=tests/fixtures/demo
 
 echo "== Anserini IndexCollection: the demo collection (30 passages) as JsonCollection, -storeRaw" >&2
@@ -46,10 +51,10 @@ echo "== Anserini SearchCollection: BM25, top 6 per query" >&2
   -topicReader TsvString -bm25 -hits 6 -output "$out/bm25.trec" >/dev/null 2>&1
 
 echo "== SearchRerank: BM25 top 6 -> RankT5 (tiny RANDOM-WEIGHT demo model, meaningless ranking)" >&2
-set -x
-"${java[@]}" io.rankt5.anserini.SearchRerank -index "$out/index" -topics "$demo/queries.tsv" -topicReader TsvString \
-  -bm25 -hits 6 -rerankcutoff 6 -model "$demo/model" -tokenizer "$spm" -output "$out/bm25-rankt5.trec"
-{ set +x; } 2>/dev/null
+args=(-index "$out/index" -topics "$demo/queries.tsv" -topicReader TsvString -bm25 -hits 6 -rerankcutoff 6
+  -model "$demo/model" -tokenizer "$spm" -output "$out/bm25-rankt5.trec")
+echo "+ java -cp $jar:<anserini> io.rankt5.anserini.SearchRerank ${args[*]}" >&2
+"${java[@]}" io.rankt5.anserini.SearchRerank "${args[@]}"
 echo
 echo "== top of $out/bm25-rankt5.trec (qid Q0 docid rank score tag)"
 head -n 12 "$out/bm25-rankt5.trec"
