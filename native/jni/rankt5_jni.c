@@ -106,6 +106,9 @@ typedef struct jni_handle {
     atomic_int cancelled;        /* set by close(): stop between batches   */
 } jni_handle;
 
+/* Handles opened and not yet freed, for the tests of close() and the Cleaner. */
+static atomic_long live_handles;
+
 static int engine_progress(void *user_data, size_t done, size_t total)
 {
     const jni_handle *h = user_data;
@@ -243,6 +246,7 @@ static jni_handle *handle_new(JNIEnv *env, open_args *a)
         handle_free(h);
         return NULL;
     }
+    atomic_fetch_add(&live_handles, 1);
     return h;
 }
 
@@ -291,7 +295,15 @@ JNIEXPORT void JNICALL Java_io_rankt5_RankT5_nativeCancel(JNIEnv *env, jclass cl
 /* private static native void nativeFree(long handle): no call in flight. */
 JNIEXPORT void JNICALL Java_io_rankt5_RankT5_nativeFree(JNIEnv *env, jclass cls, jlong handle)
 {
+    if (handle)
+        atomic_fetch_sub(&live_handles, 1);
     handle_free((jni_handle *)(intptr_t)handle);
+}
+
+/* private static native long nativeLiveHandles() */
+JNIEXPORT jlong JNICALL Java_io_rankt5_RankT5_nativeLiveHandles(JNIEnv *env, jclass cls)
+{
+    return (jlong)atomic_load(&live_handles);
 }
 
 /* ------------------------------------------------------------ scoring */

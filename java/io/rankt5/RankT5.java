@@ -346,6 +346,11 @@ public final class RankT5 implements AutoCloseable {
     return nativeVersion();
   }
 
+  /** Native handles opened and not yet freed in this JVM (by close() or the Cleaner); for tests. */
+  static long liveHandles() {
+    return nativeLiveHandles();
+  }
+
   /** True once {@link #close()} has been called. */
   public boolean isClosed() {
     return closed.get();
@@ -425,4 +430,6 @@ public final class RankT5 implements AutoCloseable {
   private static native void nativeCancel(long handle);
 
   private static native void nativeFree(long handle);
+
+  private static native long nativeLiveHandles();
 }

@@ -63,6 +63,27 @@ class RankT5ConcurrencyTest {
 
   @Test
   @Timeout(120)
+  void closeFreesAtOnceAndTheCleanerFreesHandlesNeverClosed() throws Exception {
+    long before = RankT5.liveHandles();
+    RankT5 closed = TestFiles.openDemo(new RankT5.Options().threads(1));
+    assertEquals(before + 1, RankT5.liveHandles());
+    closed.close();
+    assertEquals(before, RankT5.liveHandles());
+    for (int i = 0; i < 3; i++) {
+      RankT5 forgotten = TestFiles.openDemo(new RankT5.Options().threads(1));
+      forgotten.score("q", List.of("d"));
+    }
+    assertEquals(before + 3, RankT5.liveHandles());
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (RankT5.liveHandles() > before && System.nanoTime() < deadline) {
+      System.gc();
+      Thread.sleep(20);
+    }
+    assertEquals(before, RankT5.liveHandles(), "the Cleaner did not free unreachable handles");
+  }
+
+  @Test
+  @Timeout(120)
   void closingWhileCallsRunLetsThemFinishOrThrowIllegalState() throws Exception {
     for (int attempt = 0; attempt < 3; attempt++) {
       RankT5 model = TestFiles.openDemo(new RankT5.Options().threads(2).batchTokens(64));
