@@ -92,6 +92,10 @@ public final class RerankRun {
       expected.put(q.qid(), Math.min(a.hits, q.docids().size()));
     }
     Set<String> done = new HashSet<>();
+    if (a.resume && Files.exists(output) && !Files.exists(RunWriter.partialOf(output))) {
+      err.println(NAME + ": " + output + " is complete; nothing to resume");
+      return;
+    }
     if (!a.resume && Files.exists(RunWriter.partialOf(output))) {
       err.println(NAME + ": " + RunWriter.partialOf(output) + " exists from an earlier run: starting over"
           + " (use -resume to continue it)");

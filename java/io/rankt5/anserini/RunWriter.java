@@ -119,6 +119,13 @@ final class RunWriter implements AutoCloseable {
     committed = true;
   }
 
+  /** Closes and deletes OUT.partial (for runs that cannot be resumed). */
+  void discard() throws IOException {
+    close();
+    committed = true;
+    Files.deleteIfExists(partial);
+  }
+
   /** Closes without renaming: OUT.partial stays for -resume. */
   @Override
   public void close() throws IOException {

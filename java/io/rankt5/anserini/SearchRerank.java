@@ -122,12 +122,17 @@ public final class SearchRerank {
     }
     Path output = Driver.path(a.output);
     try (RunWriter writer = RunWriter.create(output)) {
-      Ordered.run(a.threads, tasks, block -> {
-        long t0 = System.nanoTime();
-        writer.write(block);
-        progress.writeNanos.add(System.nanoTime() - t0);
-        progress.advance(1);
-      });
+      try {
+        Ordered.run(a.threads, tasks, block -> {
+          long t0 = System.nanoTime();
+          writer.write(block);
+          progress.writeNanos.add(System.nanoTime() - t0);
+          progress.advance(1);
+        });
+      } catch (Exception e) {
+        writer.discard(); // nothing to resume from: leave no partial run behind
+        throw e;
+      }
       writer.commit();
     }
     progress.textNanos.add(reranker.textNanos());

@@ -163,6 +163,7 @@ class AnseriniDriversTest {
     assertEquals(1, r.status(), r.err());
     assertTrue(r.err().contains("no stored 'contents' or 'raw'") && r.err().contains("text index"), r.err());
     assertFalse(Files.exists(tmp.resolve("x.trec")));
+    assertFalse(Files.exists(RunWriter.partialOf(tmp.resolve("x.trec"))));
   }
 
   @Test
@@ -224,6 +225,10 @@ class AnseriniDriversTest {
     assertEquals(AnseriniFixture.read(full), AnseriniFixture.read(out));
     assertFalse(Files.exists(RunWriter.partialOf(out)));
     assertTrue(lines.stream().anyMatch(l -> l.startsWith(qids.get(2) + " ")), third);
+    // resuming a finished run does nothing
+    r = rerankRun(concat(common, "-output", out.toString(), "-resume"));
+    assertEquals(0, r.status(), r.err());
+    assertTrue(r.err().contains("nothing to resume"), r.err());
   }
 
   @Test
