@@ -65,29 +65,32 @@ PY
 
 pairs=$((queries * depth))
 echo "== $queries queries x $depth passages = $pairs pairs, model $model, --dtype $dtype, $threads threads" >&2
-declare -a tc tj rc rj
+declare -a tc tj rc rj cc cj
 for i in $(seq 1 "$repeat"); do
   t0=$(date +%s.%N)
-  "$cli" rerank --model "$model" --tokenizer "$spm" --dtype "$dtype" --threads "$threads" --group-pairs 64 \
+  /usr/bin/time -f "%U %S" -o "$work/cli.cpu" "$cli" rerank --model "$model" --tokenizer "$spm" --dtype "$dtype" --threads "$threads" --group-pairs 64 \
     --run "$work/run.trec" --queries "$work/queries.tsv" --collection "$work/collection.tsv" --top "$depth" \
     -o "$work/cli.trec" 2>"$work/cli.err"
   t1=$(date +%s.%N)
-  "$java" --enable-native-access=ALL-UNNAMED -cp "$cp" io.rankt5.anserini.RerankRun -run "$work/run.trec" \
+  /usr/bin/time -f "%U %S" -o "$work/java.cpu" "$java" --enable-native-access=ALL-UNNAMED -cp "$cp" io.rankt5.anserini.RerankRun -run "$work/run.trec" \
     -topics "$work/queries.tsv" -topicReader TsvString -collection "$work/collection.tsv" -model "$model" \
     -tokenizer "$spm" -dtype "$dtype" -modelThreads "$threads" -groupPairs 64 -rerankcutoff "$depth" \
     -hits "$depth" -output "$work/java.trec" -quiet 2>"$work/java.err"
   t2=$(date +%s.%N)
   tc+=("$(echo "$t1 - $t0" | bc)"); tj+=("$(echo "$t2 - $t1" | bc)")
+  cc+=("$(awk '{print $1 + $2}' "$work/cli.cpu")"); cj+=("$(awk '{print $1 + $2}' "$work/java.cpu")")
   # each tool's own rate over its scoring (model load and process start excluded)
   rc+=("$(grep -o '[0-9.]* pairs/s' "$work/cli.err" | tail -1 | cut -d' ' -f1)")
   rj+=("$(grep -o '[0-9.]* pairs/s' "$work/java.err" | head -1 | cut -d' ' -f1)")
-  echo "run $i: rankt5 rerank ${tc[-1]} s (${rc[-1]} pairs/s scoring); java RerankRun ${tj[-1]} s (${rj[-1]} pairs/s scoring)" >&2
+  echo "run $i: rankt5 rerank ${tc[-1]} s, ${cc[-1]} s CPU (${rc[-1]} pairs/s scoring);" \
+    "java RerankRun ${tj[-1]} s, ${cj[-1]} s CPU (${rj[-1]} pairs/s scoring)" >&2
 done
-python3 - "$work" "$pairs" "${tc[*]}" "${tj[*]}" "${rc[*]}" "${rj[*]}" <<'PY'
+python3 - "$work" "$pairs" "${tc[*]}" "${tj[*]}" "${rc[*]}" "${rj[*]}" "${cc[*]}" "${cj[*]}" <<'PY'
 import statistics, struct, sys
 work, pairs = sys.argv[1], int(sys.argv[2])
 tc = [float(x) for x in sys.argv[3].split()]; tj = [float(x) for x in sys.argv[4].split()]
 rc = [float(x) for x in sys.argv[5].split()]; rj = [float(x) for x in sys.argv[6].split()]
+cc = [float(x) for x in sys.argv[7].split()]; cj = [float(x) for x in sys.argv[8].split()]
 f32 = lambda s: struct.unpack("<f", struct.pack("<f", float(s)))[0]
 def run(p):
     return [(l.split()[0], l.split()[2], f32(l.split()[4])) for l in open(p)]
@@ -101,6 +104,8 @@ print(f"ratio java/cli pairs/s, process start to exit: {mc / mj:.3f}")
 print(f"scoring stage (each tool's own pairs/s, load excluded): rankt5 rerank median {statistics.median(rc):.1f},"
       f" java median {statistics.median(rj):.1f}, ratio {statistics.median(rj) / statistics.median(rc):.3f}")
 print("  per-run ratios java/cli: " + ", ".join(f"{j / c:.3f}" for c, j in zip(rc, rj)))
+print(f"CPU seconds, process start to exit (user+sys, all threads): rankt5 rerank median {statistics.median(cc):.2f},"
+      f" java median {statistics.median(cj):.2f}, ratio cli/java {statistics.median(cc) / statistics.median(cj):.3f}")
 PY
 grep -h "pairs/s\|time split" "$work/java.err" >&2
 

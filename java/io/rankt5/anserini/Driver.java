@@ -227,6 +227,15 @@ final class Driver {
     return Paths.get(s);
   }
 
+  /** CPU time of the whole process (Java and native threads), or 0 where the JVM does not report it. */
+  static long processCpuNanos() {
+    if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+        instanceof com.sun.management.OperatingSystemMXBean os) {
+      return Math.max(0, os.getProcessCpuTime());
+    }
+    return 0;
+  }
+
   /** A progress line with rate and ETA on stderr, at most every 2 seconds, and the time split at the end. */
   static final class Progress {
     private final String name;
@@ -234,6 +243,7 @@ final class Driver {
     private final boolean quiet;
     private final long total;
     private final long start = System.nanoTime();
+    private final long cpuStart = processCpuNanos();
     private final LongAdder done = new LongAdder();
     private long lastPrint = start;
     final LongAdder firstStageNanos = new LongAdder();
@@ -266,8 +276,9 @@ final class Driver {
     void summary(RankT5 model, long pairs) {
       RankT5.Stats s = model.stats();
       double wall = (System.nanoTime() - start) / 1e9;
-      err.printf("%s: %d queries, %d pairs in %.2f s (%.1f pairs/s)%n", name, done.sum(), pairs, wall,
-          pairs / wall);
+      double cpu = (processCpuNanos() - cpuStart) / 1e9;
+      err.printf("%s: %d queries, %d pairs in %.2f s (%.1f pairs/s; %.2f s of CPU, all threads)%n", name,
+          done.sum(), pairs, wall, pairs / wall, cpu);
       long first = firstStageNanos.sum();
       err.printf("%s: time split (summed over threads): first stage %s, text fetch %.2f s, tokenize %.2f s, "
               + "forward %.2f s, waiting for the engine %.2f s, writing %.2f s%n", name,
