@@ -65,7 +65,16 @@ PY
 
 pairs=$((queries * depth))
 echo "== $queries queries x $depth passages = $pairs pairs, model $model, --dtype $dtype, $threads threads" >&2
-declare -a tc tj rc rj cc cj
+declare -a tc tj rc rj cc cj sj
+# the CLI's fixed CPU cost (start, model load, engine) from a one-pair run, to isolate its scoring stage's CPU
+head -n 1 "$work/run.trec" > "$work/one.trec"
+fixed=()
+for i in 1 2 3; do
+  /usr/bin/time -f "%U %S" -o "$work/one.cpu" "$cli" rerank --model "$model" --tokenizer "$spm" --dtype "$dtype" \
+    --threads "$threads" --run "$work/one.trec" --queries "$work/queries.tsv" --collection "$work/collection.tsv" \
+    -o "$work/one.out" 2>/dev/null
+  fixed+=("$(awk '{print $1 + $2}' "$work/one.cpu")")
+done
 for i in $(seq 1 "$repeat"); do
   t0=$(date +%s.%N)
   /usr/bin/time -f "%U %S" -o "$work/cli.cpu" "$cli" rerank --model "$model" --tokenizer "$spm" --dtype "$dtype" --threads "$threads" --group-pairs 64 \
@@ -79,18 +88,22 @@ for i in $(seq 1 "$repeat"); do
   t2=$(date +%s.%N)
   tc+=("$(echo "$t1 - $t0" | bc)"); tj+=("$(echo "$t2 - $t1" | bc)")
   cc+=("$(awk '{print $1 + $2}' "$work/cli.cpu")"); cj+=("$(awk '{print $1 + $2}' "$work/java.cpu")")
-  # each tool's own rate over its scoring (model load and process start excluded)
-  rc+=("$(grep -o '[0-9.]* pairs/s' "$work/cli.err" | tail -1 | cut -d' ' -f1)")
-  rj+=("$(grep -o '[0-9.]* pairs/s' "$work/java.err" | head -1 | cut -d' ' -f1)")
-  echo "run $i: rankt5 rerank ${tc[-1]} s, ${cc[-1]} s CPU (${rc[-1]} pairs/s scoring);" \
-    "java RerankRun ${tj[-1]} s, ${cj[-1]} s CPU (${rj[-1]} pairs/s scoring)" >&2
+  # each tool's own time over its scoring (model load and process start excluded), as pairs/s;
+  # and the CPU seconds of Java's scoring stage
+  rc+=("$(echo "$pairs / $(grep -o '([0-9.]* s,' "$work/cli.err" | tail -1 | tr -d '(s,')" | bc -l)")
+  rj+=("$(echo "$pairs / $(grep -o 'pairs in [0-9.]* s' "$work/java.err" | head -1 | cut -d' ' -f3)" | bc -l)")
+  sj+=("$(grep -o '[0-9.]* s of CPU' "$work/java.err" | head -1 | cut -d' ' -f1)")
+  printf 'run %d: rankt5 rerank %.2f s, %.2f s CPU (scoring %.2f pairs/s); java RerankRun %.2f s, %.2f s CPU (scoring %.2f pairs/s, %.2f s CPU)\n' \
+    "$i" "${tc[-1]}" "${cc[-1]}" "${rc[-1]}" "${tj[-1]}" "${cj[-1]}" "${rj[-1]}" "${sj[-1]}" >&2
 done
-python3 - "$work" "$pairs" "${tc[*]}" "${tj[*]}" "${rc[*]}" "${rj[*]}" "${cc[*]}" "${cj[*]}" <<'PY'
+python3 - "$work" "$pairs" "${tc[*]}" "${tj[*]}" "${rc[*]}" "${rj[*]}" "${cc[*]}" "${cj[*]}" "${sj[*]}" \
+  "${fixed[*]}" <<'PY'
 import statistics, struct, sys
 work, pairs = sys.argv[1], int(sys.argv[2])
 tc = [float(x) for x in sys.argv[3].split()]; tj = [float(x) for x in sys.argv[4].split()]
 rc = [float(x) for x in sys.argv[5].split()]; rj = [float(x) for x in sys.argv[6].split()]
 cc = [float(x) for x in sys.argv[7].split()]; cj = [float(x) for x in sys.argv[8].split()]
+sj = [float(x) for x in sys.argv[9].split()]; fixed = statistics.median(float(x) for x in sys.argv[10].split())
 f32 = lambda s: struct.unpack("<f", struct.pack("<f", float(s)))[0]
 def run(p):
     return [(l.split()[0], l.split()[2], f32(l.split()[4])) for l in open(p)]
@@ -106,6 +119,9 @@ print(f"scoring stage (each tool's own pairs/s, load excluded): rankt5 rerank me
 print("  per-run ratios java/cli: " + ", ".join(f"{j / c:.3f}" for c, j in zip(rc, rj)))
 print(f"CPU seconds, process start to exit (user+sys, all threads): rankt5 rerank median {statistics.median(cc):.2f},"
       f" java median {statistics.median(cj):.2f}, ratio cli/java {statistics.median(cc) / statistics.median(cj):.3f}")
+sc = statistics.median(cc) - fixed
+print(f"CPU seconds of the scoring stage: rankt5 rerank {sc:.2f} (total minus {fixed:.2f} s of start and load),"
+      f" java {statistics.median(sj):.2f}; ratio cli/java {sc / statistics.median(sj):.3f} (1 = the same CPU per pair)")
 PY
 grep -h "pairs/s\|time split" "$work/java.err" >&2
 
