@@ -90,6 +90,27 @@ TEST(test_ir_files_run_rank_and_cut_orders_by_score_then_rank)
     ir_run_free(&run);
 }
 
+TEST(test_ir_files_rank_trec_eval_orders_by_float_score_then_docid_descending)
+{
+    ir_run run;
+    char err[IR_ERR_CAP];
+    /* b10 > b1 > a9 in strcmp order; 2.00000001 and 2 are one float. The
+     * rank column and file order say the opposite and must not matter. */
+    REQUIRE(run_from("q Q0 a9 1 5 t\n"
+                     "q Q0 b1 2 5 t\n"
+                     "q Q0 z 3 2.00000001 t\n"
+                     "q Q0 b10 4 5 t\n"
+                     "q Q0 zz 5 2 t\n"
+                     "q Q0 top 6 7.5 t\n",
+                     &run, err));
+    ir_run_rank_trec_eval(&run);
+    static const char *want[] = {"top", "b10", "b1", "a9", "zz", "z"};
+    REQUIRE(run.queries[0].n_docs == 6);
+    for (size_t i = 0; i < 6; i++)
+        CHECK_EQ_STR(run.queries[0].docs[i].docid, want[i]);
+    ir_run_free(&run);
+}
+
 TEST(test_ir_files_run_errors_name_file_and_line)
 {
     static const struct {
@@ -194,6 +215,44 @@ TEST(test_ir_files_qrels_grades_and_errors)
     CHECK(!ir_qrels_read(path, &q, err, sizeof err));
     CHECK(strstr(err, ":2: relevance 'x' is not an integer") != NULL);
     unlink(path);
+}
+
+TEST(test_ir_files_qrels_repeated_judgment_is_an_error)
+{
+    const char *path = temp_file("q1 0 d1 2\nq2 0 d1 0\nq1 0 d1 2\n");
+    ir_qrels q;
+    char err[IR_ERR_CAP];
+    CHECK(!ir_qrels_read(path, &q, err, sizeof err));
+    char expect[512];
+    snprintf(expect, sizeof expect, "%s:3: document 'd1' of query 'q1' is judged a second time", path);
+    CHECK(strncmp(err, expect, strlen(expect)) == 0);
+    unlink(path);
+}
+
+/* The real TREC DL 2019 passage topics (qid<TAB>text, as Anserini ships
+ * them) read as queries, one for each of the 43 judged queries. */
+TEST(test_ir_files_reads_the_real_dl19_topics)
+{
+    char topics[4096], qrels[4096];
+    snprintf(topics, sizeof topics, "%s", rt5t_shared_path("data/trec/topics.dl19-passage.txt"));
+    snprintf(qrels, sizeof qrels, "%s", rt5t_shared_path("data/trec/qrels.dl19-passage.txt"));
+    if (access(topics, R_OK) != 0 || access(qrels, R_OK) != 0)
+        fprintf(stderr, "  %s or %s is missing (set RT5_SHARED_DIR)\n", topics, qrels);
+    REQUIRE(access(topics, R_OK) == 0 && access(qrels, R_OK) == 0);
+    ir_texts t;
+    ir_qrels q;
+    char err[IR_ERR_CAP];
+    REQUIRE(ir_texts_read_all(topics, &t, err, sizeof err));
+    REQUIRE(ir_qrels_read(qrels, &q, err, sizeof err));
+    CHECK_EQ_INT(t.n, 43);
+    CHECK_EQ_INT(q.n_queries, 43);
+    CHECK_EQ_STR(ir_texts_get(&t, "156493", NULL), "do goldfish grow");
+    CHECK_EQ_STR(ir_texts_get(&t, "1110199", NULL), "what is wifi vs bluetooth");
+    for (size_t c = 0; c < q.qids.cap; c++)
+        if (q.qids.keys[c] && !ir_texts_get(&t, q.qids.keys[c], NULL))
+            CHECK_EQ_STR(q.qids.keys[c], "(a judged query with a topic)");
+    ir_qrels_free(&q);
+    ir_texts_free(&t);
 }
 
 TEST(test_ir_files_out_scan_splits_blocks_and_finds_torn_tails)

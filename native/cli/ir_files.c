@@ -439,6 +439,26 @@ void ir_run_rank_and_cut(ir_run *run, size_t top_k)
     }
 }
 
+/* trec_eval 9.x keeps scores as float (trec_format.h: "float sim"; 10.0
+ * moved to double), so two scores equal in float are a tie there even when
+ * the run's text tells them apart. The double -> float conversion rounds to
+ * nearest as atof-then-assign does in trec_eval (C11 Annex F). */
+static int compare_trec_eval(const void *a, const void *b)
+{
+    const ir_run_doc *x = a, *y = b;
+    float sx = (float)x->score, sy = (float)y->score;
+    if (sx != sy)
+        return sx > sy ? -1 : 1;
+    return strcmp(y->docid, x->docid);
+}
+
+void ir_run_rank_trec_eval(ir_run *run)
+{
+    for (size_t i = 0; i < run->n_queries; i++)
+        qsort(run->queries[i].docs, run->queries[i].n_docs, sizeof *run->queries[i].docs,
+              compare_trec_eval);
+}
+
 void ir_run_free(ir_run *run)
 {
     for (size_t i = 0; i < run->n_queries; i++) {
@@ -592,36 +612,38 @@ void ir_texts_free(ir_texts *t)
 
 /* ------------------------------------------------------------ qrels */
 
-static bool qrels_add(ir_qrels *q, const char *qid, size_t qid_len, const char *docid,
-                      size_t docid_len, int grade)
+typedef enum qrels_added { QRELS_ADDED, QRELS_REPEATED, QRELS_NO_MEMORY } qrels_added;
+
+static qrels_added qrels_add(ir_qrels *q, const char *qid, size_t qid_len, const char *docid,
+                             size_t docid_len, int grade)
 {
     size_t index;
     bool fresh;
     if (!ir_strmap_put(&q->qids, qid, qid_len, q->n_queries, &fresh, &index))
-        return false;
+        return QRELS_NO_MEMORY;
     if (fresh) {
         if (!ensure_cap((void **)&q->per_query, &q->cap_queries, q->n_queries + 1,
                         sizeof *q->per_query))
-            return false;
+            return QRELS_NO_MEMORY;
         memset(&q->per_query[q->n_queries++], 0, sizeof *q->per_query);
     }
     char *key = malloc(qid_len + docid_len + 2);
     if (!key)
-        return false;
+        return QRELS_NO_MEMORY;
     memcpy(key, qid, qid_len);
     key[qid_len] = '\t';
     memcpy(key + qid_len + 1, docid, docid_len);
     bool ok = ir_strmap_put(&q->pairs, key, qid_len + 1 + docid_len, (size_t)grade, &fresh, NULL);
     free(key);
     if (!ok)
-        return false;
-    if (!fresh) /* a repeated judgement: the first one counts */
-        return true;
+        return QRELS_NO_MEMORY;
+    if (!fresh)
+        return QRELS_REPEATED;
     struct ir_qrels_query *pq = &q->per_query[index];
     if (!ensure_cap((void **)&pq->grades, &pq->cap, pq->n + 1, sizeof *pq->grades))
-        return false;
+        return QRELS_NO_MEMORY;
     pq->grades[pq->n++] = grade;
-    return true;
+    return QRELS_ADDED;
 }
 
 static bool qrels_line(const line_reader *r, const char *text, size_t len, size_t line)
@@ -640,11 +662,20 @@ static bool qrels_line(const line_reader *r, const char *text, size_t len, size_
                 r->path, line, (int)IR_CLAMP_LEN(fl[3]), f[3]);
         return false;
     }
-    if (!qrels_add(r->state, f[0], fl[0], f[2], fl[2], grade < 0 ? 0 : (int)grade)) {
-        set_err(r->err, r->err_cap, "%s: out of memory", r->path);
+    switch (qrels_add(r->state, f[0], fl[0], f[2], fl[2], grade < 0 ? 0 : (int)grade)) {
+    case QRELS_ADDED:
+        return true;
+    case QRELS_REPEATED:
+        set_err(r->err, r->err_cap,
+                "%s:%zu: document '%.*s' of query '%.*s' is judged a second time (trec_eval "
+                "refuses repeated judgments too)",
+                r->path, line, (int)IR_CLAMP_LEN(fl[2]), f[2], (int)IR_CLAMP_LEN(fl[0]), f[0]);
         return false;
+    case QRELS_NO_MEMORY:
+        break;
     }
-    return true;
+    set_err(r->err, r->err_cap, "%s: out of memory", r->path);
+    return false;
 }
 
 bool ir_qrels_read(const char *path, ir_qrels *q, char *err, size_t err_cap)

@@ -80,9 +80,14 @@ bool ir_parse_run_line(const char *line, size_t len, ir_run_fields *out, char *w
  * both lines. Blank lines are skipped. */
 bool ir_run_read(const char *path, ir_run *run, char *err, size_t err_cap);
 /* Orders each query's documents by the run's score (descending; ties by
- * rank, then file order), as trec_eval ranks them, and keeps the first
- * top_k (0 = all). */
+ * the run's rank, then file order: the order the run's producer meant) and
+ * keeps the first top_k (0 = all). rankt5 rerank picks its candidates so. */
 void ir_run_rank_and_cut(ir_run *run, size_t top_k);
+/* Orders each query's documents as trec_eval 9.x (pytrec_eval bundles
+ * 9.0.5; Anserini's regressions use 9.x) ranks them: by the score rounded to
+ * float, descending, ties by docid in descending strcmp order. The run's
+ * rank field and line order play no part. rankt5 eval ranks so. */
+void ir_run_rank_trec_eval(ir_run *run);
 void ir_run_free(ir_run *run);
 
 /* ------------------------------------------------------------ TSV texts */
@@ -124,7 +129,10 @@ typedef struct ir_qrels {
     size_t n_queries, cap_queries;
 } ir_qrels;
 
-/* Reads "qid iter docid rel" lines (rel a non-negative integer). */
+/* Reads "qid iter docid rel" lines (rel an integer in [-1, 1000]; -1,
+ * trec_eval's "in the pool but unjudged", counts as 0). A (qid, docid)
+ * judged a second time is an error naming that line: trec_eval refuses
+ * repeated judgments too ("duplicate docs"). */
 bool ir_qrels_read(const char *path, ir_qrels *q, char *err, size_t err_cap);
 /* Grade of (qid, docid), 0 when unjudged. */
 int ir_qrels_grade(const ir_qrels *q, const char *qid, const char *docid);

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "../native/cli/ir_files.c"
+#include "../../native/cli/ir_files.c"
 
 static void must(int cond)
 {
@@ -39,6 +39,10 @@ static void fuzz_run(const char *path, char *err)
     for (size_t i = 0; i < run.n_queries; i++)
         lines += run.queries[i].n_docs;
     must(lines == run.n_lines);
+    ir_run_rank_trec_eval(&run);
+    for (size_t i = 0; i < run.n_queries; i++)
+        for (size_t j = 1; j < run.queries[i].n_docs; j++)
+            must((float)run.queries[i].docs[j - 1].score >= (float)run.queries[i].docs[j].score);
     ir_run_rank_and_cut(&run, 2);
     for (size_t i = 0; i < run.n_queries; i++)
         must(run.queries[i].n_docs <= 2);
