@@ -10,6 +10,7 @@
 #include <sentencepiece_processor.h>
 
 #include <cstring>
+#include <memory>
 #include <new>
 #include <string>
 
@@ -30,14 +31,12 @@ rt5_status load_serialized(std::string_view bytes, rt5__sp **out, rt5__errmsg *e
 {
     *out = nullptr;
     try {
-        rt5__sp *sp = new rt5__sp;
+        /* Owned by a unique_ptr until the end: a load that throws frees it. */
+        std::unique_ptr<rt5__sp> sp(new rt5__sp);
         sentencepiece::util::Status st = sp->proc.LoadFromSerializedProto(bytes);
-        if (!st.ok()) {
-            rt5_status r = fail_status(err, st);
-            delete sp;
-            return r;
-        }
-        *out = sp;
+        if (!st.ok())
+            return fail_status(err, st);
+        *out = sp.release();
         return RT5_OK;
     } catch (const std::bad_alloc &) {
         return rt5__fail(err, RT5_ERR_OUT_OF_MEMORY, "libsentencepiece: out of memory");
