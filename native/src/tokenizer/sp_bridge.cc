@@ -27,13 +27,18 @@ rt5_status fail_status(rt5__errmsg *err, const sentencepiece::util::Status &st)
     return rt5__fail(err, RT5_ERR_FORMAT, "libsentencepiece: %s", st.error_message());
 }
 
-rt5_status load_serialized(std::string_view bytes, rt5__sp **out, rt5__errmsg *err)
+} // namespace
+
+extern "C" {
+
+rt5_status rt5__sp_load(const uint8_t *bytes, size_t n, rt5__sp **out, rt5__errmsg *err)
 {
     *out = nullptr;
     try {
         /* Owned by a unique_ptr until the end: a load that throws frees it. */
         std::unique_ptr<rt5__sp> sp(new rt5__sp);
-        sentencepiece::util::Status st = sp->proc.LoadFromSerializedProto(bytes);
+        sentencepiece::util::Status st = sp->proc.LoadFromSerializedProto(
+            std::string_view(reinterpret_cast<const char *>(bytes), n));
         if (!st.ok())
             return fail_status(err, st);
         *out = sp.release();
@@ -45,15 +50,6 @@ rt5_status load_serialized(std::string_view bytes, rt5__sp **out, rt5__errmsg *e
     } catch (...) {
         return rt5__fail(err, RT5_ERR_FORMAT, "libsentencepiece: unknown error");
     }
-}
-
-} // namespace
-
-extern "C" {
-
-rt5_status rt5__sp_load(const uint8_t *bytes, size_t n, rt5__sp **out, rt5__errmsg *err)
-{
-    return load_serialized(std::string_view(reinterpret_cast<const char *>(bytes), n), out, err);
 }
 
 void rt5__sp_free(rt5__sp *sp)
