@@ -9,6 +9,8 @@ PACKAGES=(
   clang libclang-rt-14-dev              # libFuzzer and sanitizer runtimes
   libdnnl-dev                           # oneDNN: the GEMMs
   libjansson-dev                        # JSON (tokenizer.json, JSON Lines, HTTP bodies)
+  libutf8proc-dev                       # Unicode properties, grapheme clusters (tokenizer)
+  libsentencepiece-dev                  # spiece.model and the Unigram search (tokenizer)
   libmicrohttpd-dev                     # HTTP server
   libcurl4-openssl-dev curl             # HTTP client for server tests
   sentencepiece                         # spm_encode: the tokenizer's reference
