@@ -135,3 +135,45 @@ def test_configure_after_the_jvm_started_says_so():
             "    print('refused:', e)\n") % os.path.join(ROOT, "java", "pyserini")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "refused:" in out.stdout and "before pyserini" in out.stdout, out.stdout + out.stderr
+
+
+def anserini_171_fatjar():
+    import pyserini
+    jars = os.path.join(os.path.dirname(pyserini.__file__), "resources", "jars")
+    found = [os.path.join(jars, j) for j in os.listdir(jars) if j.startswith("anserini-") and j.endswith("-fatjar.jar")]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_plugin_drivers_run_in_anserini_171(index_dir, tmp_path):
+    """Maven Central serves Anserini up to 1.5.0, which the Java tier compiles and tests against;
+    Pyserini 1.6.0 carries Anserini 1.7.1. The plugin's SearchRerank (BM25 -> RankT5) and
+    RerankRun run on that fatjar too, and their scores are rankt5 score's, bit for bit."""
+    fatjar = anserini_171_fatjar()
+    assert "1.7.1" in os.path.basename(fatjar)
+    java = [os.path.join(os.environ["JAVA_HOME"], "bin", "java"), "--enable-native-access=ALL-UNNAMED",
+            "-cp", rankt5_pyserini.find_jar() + os.pathsep + fatjar]
+    queries = os.path.join(DEMO, "queries.tsv")
+    run = tmp_path / "bm25-rankt5.trec"
+    subprocess.run(java + ["io.rankt5.anserini.SearchRerank", "-index", index_dir, "-topics", queries,
+                           "-topicReader", "TsvString", "-bm25", "-hits", "6", "-rerankcutoff", "6",
+                           "-model", MODEL, "-tokenizer", SPM, "-threads", "1", "-output", str(run)],
+                   check=True, capture_output=True, timeout=300)
+    rerun = tmp_path / "rerank-run.trec"
+    subprocess.run(java + ["io.rankt5.anserini.RerankRun", "-run", str(run), "-index", index_dir,
+                           "-topics", queries, "-topicReader", "TsvString", "-model", MODEL,
+                           "-tokenizer", SPM, "-rerankcutoff", "6", "-output", str(rerun)],
+                   check=True, capture_output=True, timeout=300)
+    collection = read_tsv(os.path.join(DEMO, "collection.tsv"))
+    topics = read_tsv(queries)
+    for path in (run, rerun):
+        rows = [line.split() for line in path.read_text().splitlines()]
+        assert len(rows) >= 10, path
+        by_query = {}
+        for qid, _, docid, rank, score, _tag in rows:
+            by_query.setdefault(qid, []).append((docid, float(score)))
+        for qid, ranked in by_query.items():
+            want = cli_scores(topics[qid], [collection[d] for d, _ in ranked])
+            for (docid, got), w in zip(ranked, want):
+                assert f32(got) == f32(w), f"{path.name} {qid} {docid}: {got!r} vs CLI {w!r}"
+            assert [s for _, s in ranked] == sorted((s for _, s in ranked), reverse=True)
