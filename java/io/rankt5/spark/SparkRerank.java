@@ -165,9 +165,10 @@ public final class SparkRerank {
         new ExecutorResources.TextSpec(a.index, a.collection, a.field), a.rerankCutoff, a.hits, a.runtag,
         a.groupPairs, a.testFailFromPart, a.testHangFromPart);
     long pairs = todo.stream().mapToLong(p -> p.pairs(a.rerankCutoff)).sum();
-    long t0 = System.nanoTime();
+    long t0;
     List<PartTask.Done> done;
     try (JavaSparkContext sc = new JavaSparkContext(conf)) {
+      t0 = System.nanoTime();
       sc.setJobDescription("rerank " + todo.size() + " parts, " + pairs + " pairs");
       done = sc.parallelize(todo, todo.size()).map(p -> PartTask.run(p, job)).collect();
     } catch (Exception e) {
