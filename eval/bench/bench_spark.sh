@@ -9,7 +9,8 @@
 # $BENCH_DIR when that script exists, else the tiny demo model (tests/fixtures/demo/model), whose pairs cost so
 # little that the numbers then measure overhead. Needs the Java build done first (`mvn -DskipTests package`:
 # target/classes with the .so, and Maven's copy of Spark for the classpath). pairs/s is the job's own line (after
-# Spark has started; the model's load is inside it); wall s counts the whole JVM, Spark's start included.
+# Spark has started, first task's start to last task's end; the model's load is inside it); wall s counts the
+# whole JVM, Spark's start included.
 # env: RUNS (3), QUERIES (40), QUERIES_PER_PART (2), RATE_3B (0.82 pairs/s: RankT5-3B bf16 on 2 threads,
 # docs/performance.md), BENCH_DIR (/tmp/rankt5-bench-spark), JAVA_HOME.
 set -euo pipefail
@@ -55,21 +56,22 @@ PAIRS_EACH=$((QUERIES * 30))
 COMMON=(-run "$BENCH_DIR/run.trec" -topics "$BENCH_DIR/topics.tsv" -topicReader TsvString
   -collection tests/fixtures/demo/collection.tsv -model "$MODEL" -tokenizer "$SPIECE" -rerankcutoff 30 -hits 30 -quiet)
 
-one() { # one run: prints "pairs/s wall_s"
+one() { # one run: prints "pairs/s job_pairs/s wall_s"
   local log=$BENCH_DIR/last.log t0 t1
   rm -rf "$BENCH_DIR/out.trec" "$BENCH_DIR/out.trec.parts"
   t0=$(date +%s.%N)
   "$JAVA" --enable-native-access=ALL-UNNAMED $OPTS -Dspark.ui.enabled=false -Dspark.log.level=WARN -cp "$CP" "$@" \
     "${COMMON[@]}" -output "$BENCH_DIR/out.trec" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
   t1=$(date +%s.%N)
-  local rate
-  rate=$(grep -oE '\(([0-9.]+) pairs/s' "$log" | tail -1 | tr -dc '0-9.')
-  echo "$rate $(echo "$t1 - $t0" | bc)"
+  local rate job
+  rate=$(grep -oE "\(([0-9.]+) pairs/s\)$" "$log" | tail -1 | tr -dc "0-9.")
+  job=$(grep -oE " s \(([0-9.]+) pairs/s" "$log" | head -1 | sed 's/.*(//' | tr -dc "0-9.")
+  echo "$rate $job $(echo "$t1 - $t0" | bc)"
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-declare -A RATE WALL
+declare -A RATE JOB WALL
 configs=("spark local[1]" "spark local[2]" "rerankrun 1 thread" "rerankrun 2 threads")
 for c in "${configs[@]}"; do
   case $c in
@@ -78,24 +80,28 @@ for c in "${configs[@]}"; do
     "rerankrun 1 thread") args=(io.rankt5.anserini.RerankRun -threads 1 -modelThreads 1) ;;
     "rerankrun 2 threads") args=(io.rankt5.anserini.RerankRun -threads 2 -modelThreads 2) ;;
   esac
-  rates=() walls=()
+  rates=() jobs=() walls=()
   for i in $(seq "$RUNS"); do
-    read -r r w < <(one "${args[@]}")
-    rates+=("$r") walls+=("$w")
-    echo "  $c run $i: $r pairs/s, wall $w s" >&2
+    read -r r j w < <(one "${args[@]}")
+    rates+=("$r") jobs+=("$j") walls+=("$w")
+    echo "  $c run $i: $r pairs/s (job $j), wall $w s" >&2
   done
   RATE[$c]=$(printf '%s\n' "${rates[@]}" | median)
+  JOB[$c]=$(printf '%s\n' "${jobs[@]}" | median)
   WALL[$c]=$(printf '%s\n' "${walls[@]}" | median)
 done
 
 echo
 echo "SparkRerank / RerankRun, $QUERIES queries x 30 passages = $PAIRS_EACH pairs, model $MODEL, $(nproc) cores,"
 echo "medians of $RUNS runs ($(date -u +%Y-%m-%d), $("$JAVA" -version 2>&1 | head -1)):"
-printf '| %-20s | %10s | %10s |\n' "run" "pairs/s" "wall s"
-printf '|%s|%s|%s|\n' "----------------------" "------------" "------------"
+printf '| %-20s | %10s | %14s | %10s |\n' "run" "pairs/s" "job pairs/s" "wall s"
+printf '|%s|%s|%s|%s|\n' "----------------------" "------------" "----------------" "------------"
 for c in "${configs[@]}"; do
-  printf '| %-20s | %10s | %10.1f |\n' "$c" "${RATE[$c]}" "${WALL[$c]}"
+  printf '| %-20s | %10s | %14s | %10.1f |\n' "$c" "${RATE[$c]}" "${JOB[$c]}" "${WALL[$c]}"
 done
+echo "(pairs/s: SparkRerank from its first task's start to its last task's end, the model's load included;"
+echo " RerankRun after its load. job pairs/s: SparkRerank from submitting the job to collecting it, Spark's"
+echo " first-job setup in a cold JVM included. wall s: the whole JVM.)"
 S1=${RATE["spark local[1]"]} S2=${RATE["spark local[2]"]} R2=${RATE["rerankrun 2 threads"]}
 awk -v s1="$S1" -v s2="$S2" -v r2="$R2" -v r3b="$RATE_3B" 'BEGIN {
   printf "\nlocal[2] / local[1] = %.2fx (2 cores); SparkRerank local[2] / RerankRun 2 threads = %.2f\n", s2 / s1, s2 / r2

@@ -22,18 +22,22 @@ final class PartTask {
   record Job(String partsDir, ExecutorResources.ModelSpec model, ExecutorResources.TextSpec text, int rerankCutoff,
       int hits, String runtag, int groupPairs, int failFromPart, int hangFromPart) implements Serializable {}
 
-  /** What a task did: its part, pairs scored (0 when another attempt had already finished it) and time taken. */
-  record Done(int index, long pairs, long nanos) implements Serializable {}
+  /**
+   * What a task did: its part, pairs scored (0 when another attempt had already finished it) and when it started and
+   * ended (wall clock, to compare tasks across executors).
+   */
+  record Done(int index, long pairs, long startMillis, long endMillis) implements Serializable {}
 
   private PartTask() {}
 
   static Done run(RerankPlan.Part part, Job job) throws Exception {
     Path file = RerankPlan.partFile(Path.of(job.partsDir()), part);
     if (Files.exists(file)) {
-      return new Done(part.index(), 0, 0); // a retried or speculative attempt of a part that is done
+      long now = System.currentTimeMillis();
+      return new Done(part.index(), 0, now, now); // a retried or speculative attempt of a part that is done
     }
     testHooks(part, job);
-    long t0 = System.nanoTime();
+    long start = System.currentTimeMillis();
     RankT5 model = ExecutorResources.model(resolveShipped(job.model()));
     PassageText text = ExecutorResources.text(job.text());
     StringBuilder out = new StringBuilder();
@@ -52,7 +56,7 @@ final class PartTask {
       }
     }
     RerankPlan.writeAtomically(file, out.toString().getBytes(StandardCharsets.UTF_8));
-    return new Done(part.index(), part.pairs(job.rerankCutoff()), System.nanoTime() - t0);
+    return new Done(part.index(), part.pairs(job.rerankCutoff()), start, System.currentTimeMillis());
   }
 
   private static List<String> score(List<RerankPlan.PartQuery> group, Job job, RankT5 model, PassageText text)

@@ -166,11 +166,13 @@ public final class SparkRerank {
         a.groupPairs, a.testFailFromPart, a.testHangFromPart);
     long pairs = todo.stream().mapToLong(p -> p.pairs(a.rerankCutoff)).sum();
     long t0;
+    double secs;
     List<PartTask.Done> done;
     try (JavaSparkContext sc = new JavaSparkContext(conf)) {
-      t0 = System.nanoTime();
       sc.setJobDescription("rerank " + todo.size() + " parts, " + pairs + " pairs");
+      t0 = System.nanoTime();
       done = sc.parallelize(todo, todo.size()).map(p -> PartTask.run(p, job)).collect();
+      secs = (System.nanoTime() - t0) / 1e9;
     } catch (Exception e) {
       if (!(e instanceof SparkException)) { // Scala code throws it undeclared
         throw e;
@@ -179,10 +181,12 @@ public final class SparkRerank {
       throw new Driver.Failure(Driver.EXIT_ERROR, "the Spark job failed: " + rootMessage(e) + " (" + finished + " of "
           + total + " parts are done; rerun the same command to continue)");
     }
-    double secs = (System.nanoTime() - t0) / 1e9;
     long scored = done.stream().mapToLong(PartTask.Done::pairs).sum();
-    err.printf("%s: %d parts, %d pairs in %.2f s (%.1f pairs/s, model threads per executor: %s)%n", NAME,
-        done.size(), scored, secs, scored / secs, threads == 0 ? "all cores" : threads);
+    long span = done.stream().mapToLong(PartTask.Done::endMillis).max().orElse(0)
+        - done.stream().filter(d -> d.pairs() > 0).mapToLong(PartTask.Done::startMillis).min().orElse(0);
+    err.printf("%s: %d parts, %d pairs in %.2f s (%.1f pairs/s, model threads per executor: %s); tasks from first"
+            + " start to last end %.2f s (%.1f pairs/s)%n", NAME, done.size(), scored, secs, scored / secs,
+        threads == 0 ? "all cores" : threads, span / 1e3, scored / Math.max(1e-3, span / 1e3));
   }
 
   private static long countFinished(Path partsDir, List<RerankPlan.Part> parts) {
