@@ -9,8 +9,8 @@
 # $BENCH_DIR when that script exists, else the tiny demo model (tests/fixtures/demo/model), whose pairs cost so
 # little that the numbers then measure overhead. Needs the Java build done first (`mvn -DskipTests package`:
 # target/classes with the .so, and Maven's copy of Spark for the classpath). pairs/s is the job's own line (after
-# Spark has started, first task's start to last task's end; the model's load is inside it); wall s counts the
-# whole JVM, Spark's start included.
+# Spark has started: from the first task having its model to the last task's end, as RerankRun's rate starts
+# after its load); wall s counts the whole JVM, Spark's start and the model's load included.
 # env: RUNS (3), QUERIES (40), QUERIES_PER_PART (2), RATE_3B (0.82 pairs/s: RankT5-3B bf16 on 2 threads,
 # docs/performance.md), BENCH_DIR (/tmp/rankt5-bench-spark), JAVA_HOME.
 set -euo pipefail
@@ -99,8 +99,8 @@ printf '|%s|%s|%s|%s|\n' "----------------------" "------------" "--------------
 for c in "${configs[@]}"; do
   printf '| %-20s | %10s | %14s | %10.1f |\n' "$c" "${RATE[$c]}" "${JOB[$c]}" "${WALL[$c]}"
 done
-echo "(pairs/s: SparkRerank from its first task's start to its last task's end, the model's load included;"
-echo " RerankRun after its load. job pairs/s: SparkRerank from submitting the job to collecting it, Spark's"
+echo "(pairs/s: SparkRerank from its model being ready (in the first task) to its last task's end; RerankRun"
+echo " after its load, the same. job pairs/s: SparkRerank from submitting the job to collecting it, Spark's"
 echo " first-job setup in a cold JVM included. wall s: the whole JVM.)"
 S1=${RATE["spark local[1]"]} S2=${RATE["spark local[2]"]} R2=${RATE["rerankrun 2 threads"]}
 awk -v s1="$S1" -v s2="$S2" -v r2="$R2" -v r3b="$RATE_3B" 'BEGIN {

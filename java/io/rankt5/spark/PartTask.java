@@ -23,10 +23,10 @@ final class PartTask {
       int hits, String runtag, int groupPairs, int failFromPart, int hangFromPart) implements Serializable {}
 
   /**
-   * What a task did: its part, pairs scored (0 when another attempt had already finished it) and when it started and
-   * ended (wall clock, to compare tasks across executors).
+   * What a task did: its part, pairs scored (0 when another attempt had already finished it), and when its model and
+   * text were ready and when it ended (wall clock, to compare tasks across executors).
    */
-  record Done(int index, long pairs, long startMillis, long endMillis) implements Serializable {}
+  record Done(int index, long pairs, long readyMillis, long endMillis) implements Serializable {}
 
   private PartTask() {}
 
@@ -37,9 +37,9 @@ final class PartTask {
       return new Done(part.index(), 0, now, now); // a retried or speculative attempt of a part that is done
     }
     testHooks(part, job);
-    long start = System.currentTimeMillis();
     RankT5 model = ExecutorResources.model(resolveShipped(job.model()));
     PassageText text = ExecutorResources.text(job.text());
+    long ready = System.currentTimeMillis();
     StringBuilder out = new StringBuilder();
     List<RerankPlan.PartQuery> group = new ArrayList<>();
     int pairs = 0;
@@ -56,7 +56,7 @@ final class PartTask {
       }
     }
     RerankPlan.writeAtomically(file, out.toString().getBytes(StandardCharsets.UTF_8));
-    return new Done(part.index(), part.pairs(job.rerankCutoff()), start, System.currentTimeMillis());
+    return new Done(part.index(), part.pairs(job.rerankCutoff()), ready, System.currentTimeMillis());
   }
 
   private static List<String> score(List<RerankPlan.PartQuery> group, Job job, RankT5 model, PassageText text)

@@ -95,7 +95,7 @@ public final class SparkRerank {
       for (TrecRun.Query q : run) {
         Driver.queryText(topics, q.qid(), "the topics " + String.join(",", a.topics));
       }
-      rerank(a, run, topics, err);
+      rerank(a, sparkConf(a), run, topics, err);
     });
   }
 
@@ -108,8 +108,8 @@ public final class SparkRerank {
     }
   }
 
-  private static void rerank(Args a, List<TrecRun.Query> run, Map<String, String> topics, PrintStream err)
-      throws Exception {
+  private static void rerank(Args a, SparkConf conf, List<TrecRun.Query> run, Map<String, String> topics,
+      PrintStream err) throws Exception {
     Path output = Driver.path(a.output).toAbsolutePath();
     Path partsDir = RerankPlan.partsDir(output);
     List<RerankPlan.Part> parts = RerankPlan.parts(run, topics, a.queriesPerPart);
@@ -120,7 +120,7 @@ public final class SparkRerank {
           + "skipping them");
     }
     if (!todo.isEmpty()) {
-      runJob(a, todo, partsDir, parts.size(), err);
+      runJob(a, conf, todo, partsDir, parts.size(), err);
     }
     long lines = RerankPlan.assemble(run, parts, partsDir, output, a.hits);
     RerankPlan.removeParts(partsDir);
@@ -149,8 +149,8 @@ public final class SparkRerank {
     return b.toString();
   }
 
-  private static void runJob(Args a, List<RerankPlan.Part> todo, Path partsDir, int total, PrintStream err)
-      throws Exception {
+  /** The job's Spark configuration: spark-submit's (system properties), -master if given. */
+  private static SparkConf sparkConf(Args a) throws Driver.Failure {
     SparkConf conf = new SparkConf().setAppName("rankt5 SparkRerank " + Driver.path(a.output).getFileName());
     if (a.master != null) {
       conf.setMaster(a.master);
@@ -158,6 +158,11 @@ public final class SparkRerank {
       throw new Driver.Failure(Driver.EXIT_USAGE, "no Spark master: submit with spark-submit, or give -master "
           + "local[N] to run in this JVM");
     }
+    return conf;
+  }
+
+  private static void runJob(Args a, SparkConf conf, List<RerankPlan.Part> todo, Path partsDir, int total,
+      PrintStream err) throws Exception {
     int threads = a.modelThreads > 0 ? a.modelThreads : executorCores(conf);
     PartTask.Job job = new PartTask.Job(partsDir.toString(),
         new ExecutorResources.ModelSpec(a.model, a.tokenizer, a.dtype, threads, a.maxLength, a.batchTokens,
@@ -183,9 +188,9 @@ public final class SparkRerank {
     }
     long scored = done.stream().mapToLong(PartTask.Done::pairs).sum();
     long span = done.stream().mapToLong(PartTask.Done::endMillis).max().orElse(0)
-        - done.stream().filter(d -> d.pairs() > 0).mapToLong(PartTask.Done::startMillis).min().orElse(0);
-    err.printf("%s: %d parts, %d pairs in %.2f s (%.1f pairs/s, model threads per executor: %s); tasks from first"
-            + " start to last end %.2f s (%.1f pairs/s)%n", NAME, done.size(), scored, secs, scored / secs,
+        - done.stream().filter(d -> d.pairs() > 0).mapToLong(PartTask.Done::readyMillis).min().orElse(0);
+    err.printf("%s: %d parts, %d pairs in %.2f s (%.1f pairs/s, model threads per executor: %s); from the model"
+            + " ready to the last task's end %.2f s (%.1f pairs/s)%n", NAME, done.size(), scored, secs, scored / secs,
         threads == 0 ? "all cores" : threads, span / 1e3, scored / Math.max(1e-3, span / 1e3));
   }
 
