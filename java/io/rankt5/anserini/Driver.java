@@ -20,18 +20,21 @@ import org.kohsuke.args4j.CmdLineException;
 import org.kohsuke.args4j.CmdLineParser;
 import org.kohsuke.args4j.ParserProperties;
 
-/** What both drivers share: option parsing, opening the model, topics, progress with ETA, the time split. */
-final class Driver {
-  static final int EXIT_OK = 0;
-  static final int EXIT_ERROR = 1;
-  static final int EXIT_USAGE = 2;
+/**
+ * What the drivers share: option parsing, opening the model, topics, progress with ETA, the time split. Public for
+ * io.rankt5.spark.SparkRerank, which takes RerankRun's options; not meant for other callers.
+ */
+public final class Driver {
+  public static final int EXIT_OK = 0;
+  public static final int EXIT_ERROR = 1;
+  public static final int EXIT_USAGE = 2;
 
   /** A failure with a message for the user (no stack trace). */
-  static final class Failure extends Exception {
+  public static final class Failure extends Exception {
     private static final long serialVersionUID = 1L;
     final int exit;
 
-    Failure(int exit, String message) {
+    public Failure(int exit, String message) {
       super(message);
       this.exit = exit;
     }
@@ -40,7 +43,7 @@ final class Driver {
   private Driver() {}
 
   /** Parses args into {@code args}; throws a usage Failure (with the usage text) on bad options. */
-  static void parse(String name, String summary, Object args, String[] argv, PrintStream err) throws Failure {
+  public static void parse(String name, String summary, Object args, String[] argv, PrintStream err) throws Failure {
     CmdLineParser parser = new CmdLineParser(args, ParserProperties.defaults().withUsageWidth(110));
     try {
       parser.parseArgument(argv);
@@ -54,13 +57,13 @@ final class Driver {
     }
   }
 
-  static void check(boolean ok, String message) throws Failure {
+  public static void check(boolean ok, String message) throws Failure {
     if (!ok) {
       throw new Failure(EXIT_USAGE, message);
     }
   }
 
-  static void checkCommon(DriverArgs a) throws Failure {
+  public static void checkCommon(DriverArgs a) throws Failure {
     check(a.hits >= 1, "-hits must be at least 1");
     check(a.rerankCutoff >= 1, "-rerankcutoff must be at least 1");
     check(a.threads >= 1, "-threads must be at least 1");
@@ -85,7 +88,7 @@ final class Driver {
    * Topics by query id (as text, in the topics' order), read as SearchCollection reads them: a file with Anserini's
    * {@code -topicReader}, or the name of a topic set Anserini knows; the text is the {@code -topicField}.
    */
-  static Map<String, String> topics(DriverArgs a) throws Failure {
+  public static Map<String, String> topics(DriverArgs a) throws Failure {
     SortedMap<Object, Map<String, String>> raw = new TreeMap<>();
     for (String t : a.topics) {
       raw.putAll(readTopics(t, a.topicReader));
@@ -189,7 +192,7 @@ final class Driver {
   }
 
   /** The query text of one topic, or a Failure naming it. */
-  static String queryText(Map<String, String> queries, String qid, String where) throws Failure {
+  public static String queryText(Map<String, String> queries, String qid, String where) throws Failure {
     String q = queries.get(qid);
     if (q == null) {
       throw new Failure(EXIT_ERROR, "query " + qid + " has no text in " + where);
@@ -198,7 +201,7 @@ final class Driver {
   }
 
   /** Runs body, mapping every failure to a message on err and an exit status. */
-  static int main(String name, PrintStream err, Body body) {
+  public static int main(String name, PrintStream err, Body body) {
     try {
       body.run();
       return EXIT_OK;
@@ -219,11 +222,11 @@ final class Driver {
     }
   }
 
-  interface Body {
+  public interface Body {
     void run() throws Exception;
   }
 
-  static Path path(String s) {
+  public static Path path(String s) {
     return Paths.get(s);
   }
 

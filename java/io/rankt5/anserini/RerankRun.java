@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.LongAdder;
 import org.kohsuke.args4j.Option;
 
 /**
@@ -145,20 +146,36 @@ public final class RerankRun {
 
   private static List<String> scoreGroup(Args a, List<TrecRun.Query> group, Map<String, String> topics,
       PassageText text, RankT5 model, Driver.Progress progress) throws IOException {
-    long t0 = System.nanoTime();
     List<String> queries = new ArrayList<>();
-    List<List<String>> docs = new ArrayList<>();
     for (TrecRun.Query q : group) {
       queries.add(topics.get(q.qid()));
-      int n = Math.min(a.rerankCutoff, q.docids().size());
+    }
+    return rerankQueries(group, queries, text, model, a.rerankCutoff, a.hits, a.runtag, progress.textNanos);
+  }
+
+  /**
+   * Reranks whole queries in one model call and returns each query's output lines, exactly as RerankRun writes
+   * them; io.rankt5.spark.SparkRerank scores its partitions with this.
+   *
+   * @param queryTexts the text of each query of {@code group}, in its order
+   * @param textNanos receives the time spent reading passage text, or null
+   */
+  public static List<String> rerankQueries(List<TrecRun.Query> group, List<String> queryTexts, PassageText text,
+      RankT5 model, int rerankCutoff, int hits, String runtag, LongAdder textNanos) throws IOException {
+    long t0 = System.nanoTime();
+    List<List<String>> docs = new ArrayList<>();
+    for (TrecRun.Query q : group) {
+      int n = Math.min(rerankCutoff, q.docids().size());
       List<String> passages = new ArrayList<>(n);
       for (int i = 0; i < n; i++) {
         passages.add(text.text(q.docids().get(i), null));
       }
       docs.add(passages);
     }
-    progress.textNanos.add(System.nanoTime() - t0);
-    float[][] logits = model.score(queries, docs);
+    if (textNanos != null) {
+      textNanos.add(System.nanoTime() - t0);
+    }
+    float[][] logits = model.score(queryTexts, docs);
     List<String> blocks = new ArrayList<>();
     for (int k = 0; k < group.size(); k++) {
       TrecRun.Query q = group.get(k);
@@ -166,7 +183,7 @@ public final class RerankRun {
       in.docids = q.docids().toArray(new String[0]);
       in.scores = q.scores();
       ScoredDocs out = RankT5Reranker.reorder(in, logits[k]);
-      blocks.add(TrecRun.block(q.qid(), out.docids, out.scores, Math.min(a.hits, out.docids.length), a.runtag));
+      blocks.add(TrecRun.block(q.qid(), out.docids, out.scores, Math.min(hits, out.docids.length), runtag));
     }
     return blocks;
   }

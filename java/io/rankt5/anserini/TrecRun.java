@@ -12,13 +12,14 @@ import java.util.List;
 import java.util.Map;
 
 /** TREC run files: {@code qid Q0 docid rank score tag}, read grouped by query in file order. */
-final class TrecRun {
+public final class TrecRun {
   /** One query's documents, in the order of the file. */
-  record Query(String qid, List<String> docids, float[] scores) {}
+  public record Query(String qid, List<String> docids, float[] scores) {}
 
   private TrecRun() {}
 
-  static List<Query> read(Path run) throws IOException {
+  /** The queries of a run file in file order; an IOException names the file and line of a malformed line. */
+  public static List<Query> read(Path run) throws IOException {
     Map<String, List<String>> docs = new LinkedHashMap<>();
     Map<String, List<Float>> scores = new LinkedHashMap<>();
     try (BufferedReader in = Files.newBufferedReader(run, StandardCharsets.UTF_8)) {

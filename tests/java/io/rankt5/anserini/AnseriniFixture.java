@@ -26,9 +26,9 @@ import org.kohsuke.args4j.CmdLineParser;
  *   <li>{@code topics.encoded.tsv}: the demo queries encoded the same way (a word repeated per unit of weight).
  * </ul>
  */
-final class AnseriniFixture {
+public final class AnseriniFixture {
   final Path dir;
-  final Path bm25;
+  public final Path bm25;
   final Path impact;
   final Path encodedTopics;
   final Map<String, String> passages = new LinkedHashMap<>();
@@ -36,7 +36,7 @@ final class AnseriniFixture {
 
   private static AnseriniFixture instance;
 
-  static synchronized AnseriniFixture get() throws Exception {
+  public static synchronized AnseriniFixture get() throws Exception {
     if (instance == null) {
       instance = new AnseriniFixture(Files.createTempDirectory("rankt5-anserini-test"));
     }
