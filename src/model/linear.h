@@ -17,6 +17,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include "core/common.h"
+#include "core/cpu.h"
 
 /* Row counts a batch is cut into; M is first rounded up to RT5__ROW_ALIGN. */
 #define RT5__ROW_ALIGN 8
@@ -34,6 +35,8 @@ typedef struct rt5__gemm_plan {
     int32_t k, n;
     rt5__epilogue epilogue;
     rt5_dtype dtype;                          /* F32, BF16 or INT8 (linear_lowp.c) */
+    bool u8_split;                            /* INT8 without VNNI: run each product
+                                                 as two exact halves (lowp.h) */
     dnnl_memory_desc_t weights_md;            /* packed layout, (k, n)     */
     dnnl_primitive_t prims[RT5__N_CHUNKS];    /* rows = rt5__chunk_rows[i] */
     dnnl_memory_desc_t scratch_md[RT5__N_CHUNKS];
@@ -77,6 +80,11 @@ typedef struct rt5__linear_binding {
     int32_t *row_zp;         /* INT8: (256) per-token zero point            */
     float *outlier_x;        /* INT8: (256, RT5__MAX_OUTLIERS)              */
     float *row_tmp;          /* INT8 ReLU: one (n) row per thread            */
+    /* INT8 with u8_split (no VNNI): the high halves of the codes and their
+     * products, src_hi/dst_hi bound to them per chunk (lowp.h) */
+    uint8_t *lowp_src_hi;    /* (256, k) u8                                 */
+    int32_t *acc_hi;         /* (256, n) s32                                */
+    dnnl_memory_t src_hi[RT5__N_CHUNKS], dst_hi[RT5__N_CHUNKS];
     int32_t n_tmp_rows;
     double convert_seconds;  /* time spent converting/quantizing/rescaling  */
 } rt5__linear_binding;
@@ -107,10 +115,15 @@ rt5_status rt5__lowp_run(const rt5__linear *lin, rt5__linear_binding *b, dnnl_st
                          const float *x, float *y, int32_t m);
 
 /* Returns from the calling function (which has an rt5__errmsg *err in scope)
- * with RT5_ERR_OUT_OF_MEMORY or RT5_ERR_INTERNAL when a oneDNN call fails. */
+ * when a oneDNN call fails: RT5_ERR_OUT_OF_MEMORY, RT5_ERR_UNSUPPORTED when
+ * oneDNN has no implementation for this CPU, else RT5_ERR_INTERNAL. */
 #define DNNL_TRY(call, what)                                                              \
     do {                                                                                  \
         dnnl_status_t st_ = (call);                                                       \
+        if (st_ == dnnl_unimplemented)                                                    \
+            return rt5__fail(err, RT5_ERR_UNSUPPORTED, "oneDNN has no %s for this CPU "   \
+                             "(instruction set in use: %s)", what,                        \
+                             rt5__isa_name(rt5__cpu_get()->isa));                         \
         if (st_ != dnnl_success)                                                          \
             return rt5__fail(err, st_ == dnnl_out_of_memory ? RT5_ERR_OUT_OF_MEMORY       \
                                                             : RT5_ERR_INTERNAL,           \

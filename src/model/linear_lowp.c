@@ -31,6 +31,7 @@
 #include <omp.h>
 #endif
 
+#include "core/cpu.h"
 #include "kernels/kernels.h"
 #include "kernels/lowp.h"
 
@@ -104,10 +105,14 @@ rt5_status rt5__lowp_plan_init(rt5__gemm_plan *plan, dnnl_engine_t engine, rt5__
     if (plan->dtype != RT5_DTYPE_BF16 && plan->dtype != RT5_DTYPE_INT8)
         return rt5__fail(err, RT5_ERR_UNSUPPORTED, "compute dtype %s is not supported (f32, bf16 or int8)",
                          rt5_dtype_name(plan->dtype));
+    if (plan->dtype == RT5_DTYPE_BF16 && !rt5__cpu_bf16_native())
+        return rt5__fail(err, RT5_ERR_UNSUPPORTED, "%s", rt5__cpu_get()->bf16_why);
     /* u8 x s8 products and zp * colsum must stay inside s32: 255 * 127 * k */
     if (plan->dtype == RT5_DTYPE_INT8 && plan->k > INT32_MAX / (255 * 127))
         return rt5__fail(err, RT5_ERR_UNSUPPORTED, "int8: %d input features would overflow the s32 products "
                          "(at most %d)", plan->k, INT32_MAX / (255 * 127));
+    /* without VNNI, each product runs as two whose pair sums fit s16 */
+    plan->u8_split = !rt5__cpu_int8_vnni();
     dnnl_primitive_attr_t attr = NULL;
     /* bf16 keeps the f32 post-ops; int8 rescales in rt5__dequant_row. */
     rt5__epilogue epi = plan->dtype == RT5_DTYPE_INT8 ? RT5__EPI_NONE : plan->epilogue;
@@ -208,6 +213,13 @@ rt5_status rt5__lowp_bind(rt5__linear_binding *b, const rt5__gemm_plan *plan, dn
         b->n_tmp_rows = plan->epilogue == RT5__EPI_RELU ? 1 : 0;
 #endif
         b->row_tmp = b->n_tmp_rows ? malloc((size_t)b->n_tmp_rows * n * sizeof(float)) : NULL;
+        if (plan->u8_split) {
+            b->lowp_src_hi = aligned_alloc(64, (rows * k + 63) / 64 * 64);
+            b->acc_hi = aligned_alloc(64, rows * n * sizeof(int32_t));
+            if (!b->lowp_src_hi || !b->acc_hi)
+                return rt5__fail(err, RT5_ERR_OUT_OF_MEMORY, "session: int8 split buffers for a %zu x %zu product",
+                                 k, n);
+        }
     }
     if (!b->lowp_src || (plan->dtype == RT5_DTYPE_INT8 && (!b->acc || !b->row_scale || !b->row_zp ||
                                                           !b->outlier_x || (b->n_tmp_rows && !b->row_tmp))))
@@ -222,6 +234,10 @@ rt5_status rt5__lowp_bind(rt5__linear_binding *b, const rt5__gemm_plan *plan, dn
                                     plan->dtype == RT5_DTYPE_INT8 ? (void *)b->acc : DNNL_MEMORY_NONE),
                  "dst memory");
         DNNL_TRY(dnnl_memory_create(&b->scratch[i], &plan->scratch_md[i], engine, scratchpad), "scratchpad memory");
+        if (b->lowp_src_hi) {
+            DNNL_TRY(dnnl_memory_create(&b->src_hi[i], &src, engine, b->lowp_src_hi), "src memory");
+            DNNL_TRY(dnnl_memory_create(&b->dst_hi[i], &dst, engine, b->acc_hi), "dst memory");
+        }
         if (plan->prims_bf16_dst[i]) {
             DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst, 2, dd, dnnl_bf16, dnnl_ab), "bf16 dst md");
             DNNL_TRY(dnnl_memory_create(&b->dst_bf16[i], &dst, engine, DNNL_MEMORY_NONE), "bf16 dst memory");
@@ -240,6 +256,16 @@ void rt5__lowp_unbind(rt5__linear_binding *b)
     free(b->row_zp);
     free(b->outlier_x);
     free(b->row_tmp);
+    free(b->lowp_src_hi);
+    free(b->acc_hi);
+    for (int i = 0; i < RT5__N_CHUNKS; i++) {
+        if (b->src_hi[i])
+            dnnl_memory_destroy(b->src_hi[i]);
+        if (b->dst_hi[i])
+            dnnl_memory_destroy(b->dst_hi[i]);
+        b->src_hi[i] = NULL, b->dst_hi[i] = NULL;
+    }
+    b->lowp_src_hi = NULL, b->acc_hi = NULL;
     b->lowp_src = NULL, b->acc = NULL, b->row_scale = NULL, b->row_zp = NULL;
     b->outlier_x = NULL, b->row_tmp = NULL;
 }
@@ -337,6 +363,29 @@ static dnnl_status_t execute(dnnl_primitive_t prim, const rt5__linear *lin, dnnl
     return st == dnnl_success ? dnnl_stream_wait(stream) : st;
 }
 
+/* The s32 products of chunk c into b->acc. With u8_split (no VNNI) the codes
+ * are halved first and the two exact products summed (lowp.h): the same
+ * integers VNNI computes, at twice the multiply count. */
+static dnnl_status_t int8_execute(const rt5__linear *lin, rt5__linear_binding *b, dnnl_stream_t stream, int c)
+{
+    const rt5__gemm_plan *plan = lin->plan;
+    if (!plan->u8_split)
+        return execute(plan->prims[c], lin, b->src[c], b->dst[c], b->scratch[c], stream);
+    size_t rows = (size_t)rt5__chunk_rows[c], k = (size_t)plan->k, n = (size_t)plan->n;
+    rt5__u8_split(b->lowp_src, b->lowp_src_hi, rows * k);
+    dnnl_status_t st = execute(plan->prims[c], lin, b->src[c], b->dst[c], b->scratch[c], stream);
+    if (st == dnnl_success)
+        st = execute(plan->prims[c], lin, b->src_hi[c], b->dst_hi[c], b->scratch[c], stream);
+    if (st != dnnl_success)
+        return st;
+#ifdef _OPENMP
+#pragma omp parallel for if (rows * n >= PARALLEL_MIN)
+#endif
+    for (size_t r = 0; r < rows; r++)
+        rt5__add_s32(b->acc + r * n, b->acc_hi + r * n, n);
+    return dnnl_success;
+}
+
 /* Chunk c of rows whose input already sits converted in b->lowp_src: the
  * product, then (int8) the rescale into y (stream_y: see dequant_chunk). */
 static rt5_status product_chunk(const rt5__linear *lin, rt5__linear_binding *b, dnnl_stream_t stream, int c,
@@ -346,7 +395,9 @@ static rt5_status product_chunk(const rt5__linear *lin, rt5__linear_binding *b, 
     if (lin->plan->dtype == RT5_DTYPE_BF16)
         st = dnnl_memory_set_data_handle(b->dst[c], y);
     if (st == dnnl_success)
-        st = execute(lin->plan->prims[c], lin, b->src[c], b->dst[c], b->scratch[c], stream);
+        st = lin->plan->dtype == RT5_DTYPE_INT8 ? int8_execute(lin, b, stream, c)
+                                                : execute(lin->plan->prims[c], lin, b->src[c], b->dst[c], b->scratch[c],
+                                                          stream);
     if (st != dnnl_success)
         return RT5_ERR_INTERNAL;
     if (lin->plan->dtype == RT5_DTYPE_INT8) {
@@ -443,7 +494,7 @@ static rt5_status inner_chunk(const rt5__linear *wi, rt5__linear_binding *bwi, c
             st = execute(wi->plan->prims_bf16_dst[c], wi, bwi->src[c], bwi->dst_bf16[c], bwi->scratch[c], stream);
         return st == dnnl_success ? RT5_OK : RT5_ERR_INTERNAL;
     }
-    st = execute(wi->plan->prims[c], wi, bwi->src[c], bwi->dst[c], bwi->scratch[c], stream);
+    st = int8_execute(wi, bwi, stream, c);
     if (st != dnnl_success)
         return RT5_ERR_INTERNAL;
     double t0 = rt5__now_seconds();
