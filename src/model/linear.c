@@ -8,6 +8,25 @@
  * Cutting M into chunks of 1024/512/.../8 rows keeps the packed weights and
  * costs little: each chunk still streams the whole weight matrix, but even 8-
  * to 16-row products run near full speed.
+ *
+ * Batch invariance. A pair's f32 score must not depend on what shares its
+ * batch, so every row must meet the same summation order whatever chunk it
+ * lands in. oneDNN's brgemm (AVX-512) gives that for every chunk size. On
+ * CPUs without AVX-512 the matmul is gemm:jit, which takes a "no-copy" path
+ * when 1/M + 1/N >= 0.0038 (M rows, N outputs) and a packed one otherwise,
+ * and the two sum K in different orders (up to ~125 ulp apart); the no-copy
+ * path itself also changes order at some row counts (8, 32, 56, 88, ...;
+ * measured with oneDNN 2.6 on AVX2, 1 and 2 threads alike). So there the
+ * engine picks the row counts itself, once per plan:
+ *   N > 263 and the packed path reachable within 1024 rows: only chunks of
+ *     at least T rows, T the smallest multiple of 8 past the threshold (360
+ *     for N = 1024, 272 for N = 12288 or 16384); a smaller batch is padded
+ *     to T rows. The packed path also runs at about twice the no-copy rate,
+ *     so padding costs little (docs/performance.md, "CPU classes").
+ *   otherwise (tiny test models): no-copy chunks of 256, 128, 64 and 16
+ *     rows, which agree with one another.
+ * Padding rows are computed and ignored; the caller sizes its buffers with
+ * rt5__gemm_plan_rows.
  */
 #include "model/linear.h"
 
@@ -40,7 +59,7 @@ static rt5_status make_prim(rt5__gemm_plan *plan, int idx, dnnl_engine_t engine,
                             dnnl_primitive_attr_t attr, rt5__errmsg *err)
 {
     dnnl_memory_desc_t src, wei, dst;
-    dnnl_dims_t sd = {rt5__chunk_rows[idx], plan->k}, wd = {plan->k, plan->n}, dd = {rt5__chunk_rows[idx], plan->n};
+    dnnl_dims_t sd = {plan->rows[idx], plan->k}, wd = {plan->k, plan->n}, dd = {plan->rows[idx], plan->n};
     DNNL_TRY(dnnl_memory_desc_init_by_tag(&src, 2, sd, dnnl_f32, dnnl_ab), "src md");
     DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst, 2, dd, dnnl_f32, dnnl_ab), "dst md");
     if (wmd)
@@ -53,6 +72,9 @@ static rt5_status make_prim(rt5__gemm_plan *plan, int idx, dnnl_engine_t engine,
     DNNL_TRY(dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL), "matmul primitive desc");
     if (!wmd)
         plan->weights_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    const char *impl = NULL;
+    if (idx == 0 && dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
+        plan->gemm_jit = strncmp(impl, "gemm:", 5) == 0;
     plan->scratch_md[idx] = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     size_t sb = dnnl_memory_desc_get_size(&plan->scratch_md[idx]);
     plan->scratch_bytes = RT5_MAX(plan->scratch_bytes, sb);
@@ -68,19 +90,92 @@ rt5_status rt5__gemm_plan_init(rt5__gemm_plan *plan, dnnl_engine_t engine, int32
     return rt5__gemm_plan_init_dtype(plan, engine, k, n, epi, RT5_DTYPE_F32, err);
 }
 
+/* oneDNN 2.6's gemm:jit takes its no-copy path when 1/M + 1/N >= 0.0038
+ * (computed in double, as there). */
+static bool gemm_jit_no_copy(int32_t m, int32_t n)
+{
+    return 1.0 / m + 1.0 / n >= 0.0038;
+}
+
+/* The gemm:jit row counts of a plan with n outputs (see the top of the file). */
+static void gemm_jit_rows(rt5__gemm_plan *plan)
+{
+    static const int32_t packed[] = {1024, 896, 768, 640, 512, 448, 384};
+    static const int32_t no_copy[] = {256, 128, 64, 16};
+    int32_t t = RT5__ROW_ALIGN;
+    while (t <= RT5__MAX_CHUNK && gemm_jit_no_copy(t, plan->n))
+        t += RT5__ROW_ALIGN;
+    plan->n_rows = 0;
+    memset(plan->rows, 0, sizeof plan->rows);
+    if (t <= RT5__MAX_CHUNK) {
+        for (size_t i = 0; i < RT5_ARRAY_LEN(packed) && packed[i] >= t; i++)
+            plan->rows[plan->n_rows++] = packed[i];
+        if (plan->rows[plan->n_rows - 1] != t)
+            plan->rows[plan->n_rows++] = t;
+    } else {
+        for (size_t i = 0; i < RT5_ARRAY_LEN(no_copy); i++)
+            plan->rows[plan->n_rows++] = no_copy[i];
+    }
+}
+
+/* The index of the chunk for the next rows of a batch with left rows still to
+ * do. brgemm: the largest chunk that fits (the sizes halve down to 8, so
+ * nothing is padded). gemm:jit: the largest chunk when left exceeds it, else
+ * the smallest that holds left, padding the rest. */
+static int pick_chunk(const rt5__gemm_plan *plan, int32_t left)
+{
+    int c = 0;
+    if (!plan->gemm_jit) {
+        while (c + 1 < plan->n_rows && plan->rows[c] > left)
+            c++;
+        return c;
+    }
+    if (left >= plan->rows[0])
+        return 0;
+    while (c + 1 < plan->n_rows && plan->rows[c + 1] >= left)
+        c++;
+    return c;
+}
+
+int32_t rt5__gemm_plan_rows(const rt5__gemm_plan *plan, int32_t m)
+{
+    int32_t rows = rt5__round_rows(m);
+    if (plan->dtype != RT5_DTYPE_F32 || plan->n_rows == 0)
+        return rows;
+    int32_t done = 0;
+    while (done < rows)
+        done += plan->rows[pick_chunk(plan, rows - done)];
+    return done;
+}
+
 rt5_status rt5__gemm_plan_init_dtype(rt5__gemm_plan *plan, dnnl_engine_t engine, int32_t k, int32_t n,
                                      rt5__epilogue epi, rt5_dtype dtype, rt5__errmsg *err)
 {
     memset(plan, 0, sizeof *plan);
     plan->k = k, plan->n = n, plan->epilogue = epi, plan->dtype = dtype;
+    memcpy(plan->rows, rt5__chunk_rows, sizeof plan->rows);
+    plan->n_rows = RT5__N_CHUNKS;
     if (dtype != RT5_DTYPE_F32)
         return rt5__lowp_plan_init(plan, engine, err);
     dnnl_primitive_attr_t attr = NULL;
     rt5_status st = rt5__linear_make_attr(&attr, epi, err);
-    /* The largest chunk chooses the packed layout; the others must accept it
-     * (they do for every f32 shape we measured; if not, load fails loudly). */
-    for (int i = 0; st == RT5_OK && i < RT5__N_CHUNKS; i++)
-        st = make_prim(plan, i, engine, i == 0 ? NULL : &plan->weights_md, attr, err);
+    /* The largest chunk chooses the packed layout and tells which matmul
+     * oneDNN runs here; on gemm:jit the row counts are ours to choose. */
+    if (st == RT5_OK)
+        st = make_prim(plan, 0, engine, NULL, attr, err);
+    if (st == RT5_OK && plan->gemm_jit) {
+        gemm_jit_rows(plan);
+        if (plan->rows[0] != rt5__chunk_rows[0]) { /* 1024 was not kept: remake chunk 0 */
+            dnnl_primitive_destroy(plan->prims[0]);
+            plan->prims[0] = NULL;
+            plan->scratch_bytes = 0;
+            st = make_prim(plan, 0, engine, NULL, attr, err);
+        }
+    }
+    /* The others must accept the packed layout (they do for every f32 shape
+     * we measured; if not, load fails loudly). */
+    for (int i = 1; st == RT5_OK && i < plan->n_rows; i++)
+        st = make_prim(plan, i, engine, &plan->weights_md, attr, err);
     if (attr)
         dnnl_primitive_attr_destroy(attr);
     if (st != RT5_OK)
@@ -239,9 +334,9 @@ rt5_status rt5__linear_bind(rt5__linear_binding *b, const rt5__gemm_plan *plan, 
     if (plan->dtype != RT5_DTYPE_F32)
         return rt5__lowp_bind(b, plan, engine, scratchpad, err);
     memset(b, 0, sizeof *b);
-    for (int i = 0; i < RT5__N_CHUNKS; i++) {
+    for (int i = 0; i < plan->n_rows; i++) {
         dnnl_memory_desc_t src, dst;
-        dnnl_dims_t sd = {rt5__chunk_rows[i], plan->k}, dd = {rt5__chunk_rows[i], plan->n};
+        dnnl_dims_t sd = {plan->rows[i], plan->k}, dd = {plan->rows[i], plan->n};
         DNNL_TRY(dnnl_memory_desc_init_by_tag(&src, 2, sd, dnnl_f32, dnnl_ab), "src md");
         DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst, 2, dd, dnnl_f32, dnnl_ab), "dst md");
         /* handles are placeholders until run sets them */
@@ -276,9 +371,7 @@ rt5_status rt5__linear_run(const rt5__linear *lin, rt5__linear_binding *b, dnnl_
         return rt5__lowp_run(lin, b, stream, x, y, m);
     int32_t rows = rt5__round_rows(m), done = 0;
     while (done < rows) {
-        int c = 0;
-        while (rt5__chunk_rows[c] > rows - done)
-            c++;
+        int c = pick_chunk(plan, rows - done);
         dnnl_status_t st = dnnl_memory_set_data_handle(b->src[c], (void *)(x + (size_t)done * plan->k));
         if (st == dnnl_success)
             st = dnnl_memory_set_data_handle(b->dst[c], y + (size_t)done * plan->n);
@@ -291,7 +384,7 @@ rt5_status rt5__linear_run(const rt5__linear *lin, rt5__linear_binding *b, dnnl_
         }
         if (st != dnnl_success)
             return RT5_ERR_INTERNAL;
-        done += rt5__chunk_rows[c];
+        done += plan->rows[c];
     }
     return dnnl_stream_wait(stream) == dnnl_success ? RT5_OK : RT5_ERR_INTERNAL;
 }

@@ -38,7 +38,15 @@ typedef struct rt5__gemm_plan {
     bool u8_split;                            /* INT8 without VNNI: run each product
                                                  as two exact halves (lowp.h) */
     dnnl_memory_desc_t weights_md;            /* packed layout, (k, n)     */
-    dnnl_primitive_t prims[RT5__N_CHUNKS];    /* rows = rt5__chunk_rows[i] */
+    /* F32: the row counts of prims[], largest first (n_rows of them; 0
+     * after). rt5__chunk_rows on oneDNN's brgemm; on its gemm:jit (CPUs
+     * without AVX-512) the sizes that keep every row on one summation order
+     * (linear.c, "batch invariance"). BF16/INT8 use rt5__chunk_rows. */
+    int32_t rows[RT5__N_CHUNKS];
+    int32_t n_rows;
+    bool gemm_jit;                            /* F32: oneDNN runs gemm:jit */
+    dnnl_primitive_t prims[RT5__N_CHUNKS];    /* rows = rows[i] (f32), or
+                                                 rt5__chunk_rows[i]        */
     dnnl_memory_desc_t scratch_md[RT5__N_CHUNKS];
     size_t scratch_bytes;                     /* max over the chunks       */
     /* BF16 + ReLU plans only: the same products writing bf16, so that the
@@ -203,5 +211,10 @@ static inline int32_t rt5__round_rows(int32_t m)
 {
     return (m + RT5__ROW_ALIGN - 1) / RT5__ROW_ALIGN * RT5__ROW_ALIGN;
 }
+
+/* Rows of x and y that rt5__linear_run touches for a batch of m rows: m
+ * rounded up to RT5__ROW_ALIGN, or more where an f32 plan pads a small batch
+ * to its smallest chunk (see linear.c). Never less than for a smaller m. */
+int32_t rt5__gemm_plan_rows(const rt5__gemm_plan *plan, int32_t m);
 
 #endif /* RT5_MODEL_LINEAR_H */
