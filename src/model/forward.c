@@ -175,6 +175,8 @@ static rt5_status init_plans(rt5_model *model)
         st = rt5__gemm_plan_init_dtype(&c->plans[p], c->engine, k, n, plan_epilogue(&model->config, p),
                                        plan_dtype(model, p), &model->err);
     }
+    if (st == RT5_OK)
+        rt5__plans_common_rows(c->plans, RT5__N_PLANS);
     return st;
 }
 

@@ -45,6 +45,11 @@ typedef struct rt5__gemm_plan {
     int32_t rows[RT5__N_CHUNKS];
     int32_t n_rows;
     bool gemm_jit;                            /* F32: oneDNN runs gemm:jit */
+    bool own_gemm;                            /* F32 on gemm:jit, widths whose rows
+                                                 gemm:jit cannot keep on one order:
+                                                 the kernel table's gemm instead  */
+    char impl[64];                            /* oneDNN's implementation of chunk 0;
+                                                 every chunk runs the same one   */
     dnnl_primitive_t prims[RT5__N_CHUNKS];    /* rows = rows[i] (f32), or
                                                  rt5__chunk_rows[i]        */
     dnnl_memory_desc_t scratch_md[RT5__N_CHUNKS];
@@ -211,6 +216,24 @@ static inline int32_t rt5__round_rows(int32_t m)
 {
     return (m + RT5__ROW_ALIGN - 1) / RT5__ROW_ALIGN * RT5__ROW_ALIGN;
 }
+
+/* The chunk (index into plan->rows) for the next rows of a batch with left
+ * rows still to do (linear.c). */
+int rt5__plan_pick_chunk(const rt5__gemm_plan *plan, int32_t left);
+
+/* A primitive descriptor for desc whose implementation is plan->impl when
+ * oneDNN has one for this shape (*same = true), else its first choice
+ * (*same = false); plan->impl "" takes the first choice and records it. */
+rt5_status rt5__plan_make_pd(rt5__gemm_plan *plan, const dnnl_matmul_desc_t *desc, dnnl_primitive_attr_t attr,
+                             dnnl_engine_t engine, dnnl_primitive_desc_t *pd, bool *same, rt5__errmsg *err);
+
+/* Removes chunk i of a plan (its primitives and row count). */
+void rt5__plan_drop_chunk(rt5__gemm_plan *plan, int i);
+
+/* Keeps in each bf16/int8 plan of plans[0..n) only the row counts all of
+ * them have, so that the FFN's two products (rt5__linear_run_ffn) can run
+ * the same chunks. */
+void rt5__plans_common_rows(rt5__gemm_plan *plans, int n);
 
 /* Rows of x and y that rt5__linear_run touches for a batch of m rows: m
  * rounded up to RT5__ROW_ALIGN, or more where an f32 plan pads a small batch
