@@ -227,9 +227,10 @@ typedef enum rt5_dtype {
     RT5_DTYPE_BF16 = 2,
     RT5_DTYPE_INT8 = 3,
     RT5_DTYPE_AUTO = 4   /* compute dtype only: the fastest dtype that passes
-                            the accuracy gates on this CPU (int8 wherever the
-                            CPU has AVX2; f32 below that), resolved at load
-                            and reported by rt5_model_get_info */
+                            the accuracy gates on this CPU (int8 with VNNI or
+                            AMX; f32 without, where exact int8 takes two
+                            products), resolved at load and reported by
+                            rt5_model_get_info */
 } rt5_dtype;
 
 /* "f32", "f16", "bf16", "int8", "auto". */
@@ -240,10 +241,11 @@ RT5_API const char *rt5_dtype_name(rt5_dtype dtype);
  * missing CPU feature and the dtypes that do run here. */
 RT5_API rt5_status rt5_cpu_dtype_supported(rt5_dtype dtype, const char **why);
 
-/* What RT5_DTYPE_AUTO means on this CPU: RT5_DTYPE_INT8 when it has AVX2
- * (int8 passes the same accuracy gates on every CPU and is the fastest dtype
- * on each class measured, docs/performance.md), else RT5_DTYPE_F32. Any
- * other dtype is returned as is. */
+/* What RT5_DTYPE_AUTO means on this CPU: RT5_DTYPE_INT8 with VNNI or AMX
+ * (int8 passes the accuracy gates and is the fastest there), else
+ * RT5_DTYPE_F32 (int8 passes the same gates without VNNI but runs each
+ * product twice and measured slower than f32 on AVX2; docs/performance.md,
+ * "CPU classes"). Any other dtype is returned as is. */
 RT5_API rt5_dtype rt5_dtype_resolve(rt5_dtype dtype);
 
 typedef struct rt5_model_params {

@@ -241,5 +241,5 @@ RT5_API rt5_dtype rt5_dtype_resolve(rt5_dtype dtype)
 {
     if (dtype != RT5_DTYPE_AUTO)
         return dtype;
-    return rt5__cpu_get()->isa >= RT5__ISA_AVX2 ? RT5_DTYPE_INT8 : RT5_DTYPE_F32;
+    return rt5__cpu_int8_vnni() ? RT5_DTYPE_INT8 : RT5_DTYPE_F32;
 }
