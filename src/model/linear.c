@@ -15,18 +15,22 @@
  * CPUs without AVX-512 the matmul is gemm:jit, which takes a "no-copy" path
  * when 1/M + 1/N >= 0.0038 (M rows, N outputs) and a packed one otherwise,
  * and the two sum K in different orders (up to ~125 ulp apart); the no-copy
- * path itself also changes order at some row counts (8, 32, 56, 88, ...;
- * measured with oneDNN 2.6 on AVX2, 1 and 2 threads alike). So there the
- * engine picks the row counts itself, once per plan:
+ * path also changes order with the row count (8, 32, 56, 88, ...) and, for
+ * small products, with the thread count (it splits K among threads). The
+ * packed path gave the same bits for every row count >= T and 1..16
+ * threads at all t5-3b shapes (oneDNN 2.6, AVX2). So there the engine picks
+ * the row counts itself, once per plan:
  *   N > 263 and the packed path reachable within 1024 rows: only chunks of
  *     at least T rows, T the smallest multiple of 8 past the threshold (360
  *     for N = 1024, 272 for N = 12288 or 16384); a smaller batch is padded
- *     to T rows. The packed path also runs at about twice the no-copy rate,
- *     so padding costs little (docs/performance.md, "CPU classes").
- *   otherwise (tiny test models): no-copy chunks of 256, 128, 64 and 16
- *     rows, which agree with one another.
+ *     to T rows. The packed path runs at about twice the no-copy rate, which
+ *     pays for part of the padding (docs/performance.md, "CPU classes").
+ *   otherwise (widths of tiny test models only): own_gemm -- the kernel
+ *     table's gemm on plain (k, n) weights, 8 rows at a time; each output
+ *     sums k in order whatever the batch or thread count.
  * Padding rows are computed and ignored; the caller sizes its buffers with
- * rt5__gemm_plan_rows.
+ * rt5__gemm_plan_rows. On every CPU each chunk size must also run chunk 0's
+ * oneDNN kernel (rt5__plan_make_pd), or it is dropped.
  */
 #include "model/linear.h"
 
