@@ -479,7 +479,8 @@ static void requant_chunk(const rt5__linear *wi, const rt5__linear_binding *bwi,
 #ifdef _OPENMP
         float *tmp = bwi->row_tmp + (size_t)omp_get_thread_num() * n;
 #else
-        float *tmp = bwi->row_tmp;
+        float *tmp = bwi->row_tmp; /* one thread, one row */
+        (void)n;
 #endif
         requant_row(kern, wi, bwi, wo, bwo, r, tmp);
     }
