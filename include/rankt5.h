@@ -249,10 +249,15 @@ RT5_API rt5_status rt5_cpu_dtype_supported(rt5_dtype dtype, const char **why);
 RT5_API rt5_dtype rt5_dtype_resolve(rt5_dtype dtype);
 
 typedef struct rt5_model_params {
-    rt5_dtype compute_dtype;  /* default RT5_DTYPE_F32. A converted file
-                                 (rt5_model_save) computes in the dtype it
-                                 was converted to: F32 then means "as
-                                 stored"; another dtype is an error.      */
+    rt5_dtype compute_dtype;  /* default RT5_DTYPE_F32. RT5_DTYPE_AUTO is
+                                 resolved at load (rt5_dtype_resolve); a
+                                 dtype this CPU does not compute (bf16
+                                 without AVX512_BF16/AMX) fails with
+                                 RT5_ERR_UNSUPPORTED and the reason. A
+                                 converted file (rt5_model_save) computes
+                                 in the dtype it was converted to: F32 or
+                                 AUTO then mean "as stored"; another dtype
+                                 is an error.                             */
     const char *config_path;  /* optional config.json; NULL = use the one
                                  beside the checkpoint if there is one      */
     int verbose;              /* nonzero: print load steps to stderr       */
