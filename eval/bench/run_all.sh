@@ -42,7 +42,11 @@ if [ ! -f "$CKPT" ]; then
 fi
 echo "run_all: checkpoint $CKPT, $PAIRS pairs, $THREADS threads, $REPEAT runs; results in $OUT" >&2
 "$BUILD/bench_gemm" --threads "$THREADS" --json > "$OUT/gemm.json"
+# only the dtypes this CPU computes (`rankt5 info`): bf16 needs AVX512_BF16 or AMX
+DTYPES=$("$BUILD/rankt5" info --json | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["cpu"]["dtypes"]))')
 for dt in f32 bf16 int8; do
+    case " $DTYPES " in *" $dt "*) ;; *) echo "run_all: rankt5 $dt skipped: not computed on this CPU (rankt5 info)" >&2
+                                           rm -f "$OUT/rankt5_$dt.json" "$OUT/scores_$dt.txt"; continue ;; esac
     echo "run_all: rankt5 $dt" >&2
     "$BUILD/rankt5" bench --model "$CKPT" --dtype "$dt" --pairs "$PAIRS" --threads "$THREADS" --repeat "$REPEAT" \
         --dump-pairs "$OUT/pairs.txt" --scores "$OUT/scores_$dt.txt" --json > "$OUT/rankt5_$dt.json"
@@ -60,6 +64,7 @@ out = sys.argv[1]
 load = lambda name: json.load(open(os.path.join(out, name))) if os.path.exists(os.path.join(out, name)) else None
 gemm = load("gemm.json")
 ours = {dt: load(f"rankt5_{dt}.json") for dt in ("f32", "bf16", "int8")}
+ours = {dt: r for dt, r in ours.items() if r}  # dtypes this CPU does not compute were skipped
 pt = {m: load(f"pytorch_{m}.json") for m in ("fp32", "bf16-autocast")}
 scores = lambda name: [float(x) for x in open(os.path.join(out, name))] if os.path.exists(os.path.join(out, name)) else None
 # bytes of the weights in each dtype (rankt5 bench computes them: GEMM weights in the dtype, the rest f32)
@@ -69,7 +74,7 @@ auto = pt["bf16-autocast"]["pairs_per_s"] if pt["bf16-autocast"] else None
 print(f"{'':22s}{'pairs/s':>9s}{'tokens/s':>10s}{'x PT fp32':>10s}{'x PT bf16':>10s}{'GEMM %':>8s}{'cvt %':>7s}"
       f"{'GFLOP/s':>9s}{'oneDNN':>8s}{'peak MiB':>10s}{'x weights':>10s}{'1st score s':>12s}")
 for dt, r in ours.items():
-    g = gemm.get(dt)
+    g = gemm.get(dt) or float("nan")
     print(f"{'rankt5 ' + dt:22s}{r['pairs_per_s']:9.2f}{r['tokens_per_s']:10.0f}"
           f"{(r['pairs_per_s'] / base if base else float('nan')):10.2f}{(r['pairs_per_s'] / auto if auto else float('nan')):10.2f}"
           f"{100 * r['split']['gemm']:7.1f}%{100 * r['split']['convert']:6.1f}%{r['gemm_gflops']:9.1f}{g:8.1f}{r['peak_rss_mib']:10.0f}"
@@ -86,7 +91,8 @@ for dt, r in ours.items():
     print(f"rankt5 {dt:5s} time split: gemm {100 * s['gemm']:.1f}%  convert {100 * s['convert']:.1f}%  "
           f"attention {100 * s['attention']:.1f}%  norms {100 * s['norm']:.1f}%  other {100 * s['other']:.1f}%  "
           f"glue {100 * s['glue']:.1f}%;  GEMM rate {r['gemm_gflops']:.1f} GFLOP/s = "
-          f"{100 * r['gemm_gflops'] / gemm[dt]:.0f}% of oneDNN standalone ({gemm[dt]:.1f})")
+          + (f"{100 * r['gemm_gflops'] / gemm[dt]:.0f}% of oneDNN standalone ({gemm[dt]:.1f})" if gemm.get(dt)
+             else "n/a of oneDNN standalone"))
 ref = scores("scores_f32.txt")
 ptf = scores("scores_pytorch_fp32.txt")
 if ref and ptf:
