@@ -159,6 +159,7 @@ static int parse_dtype(const char *name, rt5_dtype *out)
         {"bf16", RT5_DTYPE_BF16}, {"bfloat16", RT5_DTYPE_BF16},
         {"f16", RT5_DTYPE_F16},   {"fp16", RT5_DTYPE_F16}, {"float16", RT5_DTYPE_F16},
         {"int8", RT5_DTYPE_INT8}, {"i8", RT5_DTYPE_INT8},
+        {"auto", RT5_DTYPE_AUTO}, /* resolved at load: rt5_dtype_resolve */
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (strcasecmp(name, names[i].name) == 0) {
@@ -190,7 +191,7 @@ static int handle_load(JNIEnv *env, jni_handle *h, const open_args *a)
     char msg[4096];
     rt5_model_params mp = rt5_model_default_params();
     if (a->dtype && !parse_dtype(a->dtype, &mp.compute_dtype)) {
-        snprintf(msg, sizeof msg, "dtype '%s' is not one this library knows (f32, bf16, int8)", a->dtype);
+        snprintf(msg, sizeof msg, "dtype '%s' is not one this library knows (f32, bf16, int8, auto)", a->dtype);
         throw_status(env, RT5_ERR_INVALID_ARGUMENT, msg);
         return 0;
     }
@@ -549,6 +550,33 @@ JNIEXPORT jlongArray JNICALL Java_io_rankt5_RankT5_nativeInfo(JNIEnv *env, jclas
 JNIEXPORT jstring JNICALL Java_io_rankt5_RankT5_nativeDtypeName(JNIEnv *env, jclass cls, jint dtype)
 {
     return (*env)->NewStringUTF(env, rt5_dtype_name((rt5_dtype)dtype)); /* ASCII */
+}
+
+/* private static native String[] nativeCpuInfo(): isa, isa_detected, isa_cap
+ * (null when uncapped), kernels, "1"/"0" bf16 native, "1"/"0" int8 VNNI,
+ * note, the dtype auto resolves to -- rt5_cpu_info's strings, all static ASCII. */
+JNIEXPORT jobjectArray JNICALL Java_io_rankt5_RankT5_nativeCpuInfo(JNIEnv *env, jclass cls)
+{
+    rt5_cpu_info ci;
+    if (rt5_cpu_get_info(&ci) != RT5_OK) {
+        throw_status(env, RT5_ERR_INTERNAL, "cannot read the CPU's information");
+        return NULL;
+    }
+    const char *v[] = {ci.isa, ci.isa_detected, ci.isa_cap, ci.kernels, ci.bf16_native ? "1" : "0",
+                       ci.int8_vnni ? "1" : "0", ci.note ? ci.note : "",
+                       rt5_dtype_name(rt5_dtype_resolve(RT5_DTYPE_AUTO))};
+    jclass string = (*env)->FindClass(env, "java/lang/String");
+    jobjectArray out = string ? (*env)->NewObjectArray(env, 8, string, NULL) : NULL;
+    for (jsize i = 0; out && i < 8; i++) {
+        if (!v[i])
+            continue; /* stays null */
+        jstring js = (*env)->NewStringUTF(env, v[i]);
+        if (!js)
+            return NULL; /* OutOfMemoryError pending */
+        (*env)->SetObjectArrayElement(env, out, i, js);
+        (*env)->DeleteLocalRef(env, js);
+    }
+    return out;
 }
 
 /* private static native String nativeVersion() */

@@ -75,8 +75,10 @@ public final class RankT5 implements AutoCloseable {
     }
 
     /**
-     * The compute dtype: {@code f32} (default), {@code bf16} or {@code int8}; any name the native library accepts is
-     * passed through (so {@code auto} works with a library that has it). A converted file computes in its own dtype.
+     * The compute dtype: {@code f32} (default), {@code bf16}, {@code int8} or {@code auto}, the fastest that passes
+     * the accuracy gates on this CPU ({@link CpuInfo#autoDtype()}; {@link Info#computeDtype()} says what was picked).
+     * bf16 on a CPU without bf16 arithmetic is refused at open with the reason. A converted file computes in its
+     * own dtype.
      */
     public Options dtype(String dtype) {
       this.dtype = Objects.requireNonNull(dtype, "dtype");
@@ -149,7 +151,30 @@ public final class RankT5 implements AutoCloseable {
       int maxDistance, boolean gatedGelu, float layerNormEpsilon, String fileDtype, String computeDtype,
       long nParams, long bytesMapped, double loadSeconds, int nWarnings, boolean converted, int linearsInPlace,
       int threads, int workers, int batchTokens, int maxLength, int tokenizerVocabSize, String libraryVersion,
-      String libraryLoadedFrom) {
+      String libraryLoadedFrom, CpuInfo cpu) {
+  }
+
+  /**
+   * What this CPU runs, as the native library detected it once at load ({@code rankt5 info} prints the same).
+   *
+   * @param isa the instruction-set level in use: {@code amx}, {@code avx512_bf16}, {@code avx512_vnni},
+   *     {@code avx512}, {@code avx2} or {@code baseline}
+   * @param isaDetected what the CPU offers, before any cap
+   * @param isaCap the {@code RT5_MAX_ISA} (or {@code ONEDNN_MAX_CPU_ISA}) cap as given, or null
+   * @param kernels the attention/norm kernel table: {@code avx512}, {@code avx2} or {@code portable}
+   * @param bf16Native whether bf16 arithmetic runs here; without it {@code dtype("bf16")} is refused at open
+   * @param int8Vnni whether int8 products run in one pass (VNNI or AMX); without, in two exact halves
+   * @param note a cap that was not applied, or the empty string
+   * @param autoDtype what {@code dtype("auto")} resolves to on this CPU
+   */
+  public record CpuInfo(String isa, String isaDetected, String isaCap, String kernels, boolean bf16Native,
+      boolean int8Vnni, String note, String autoDtype) {
+  }
+
+  /** The CPU facts of the native library (no model needed). */
+  public static CpuInfo cpuInfo() {
+    String[] v = nativeCpuInfo();
+    return new CpuInfo(v[0], v[1], v[2], v[3], "1".equals(v[4]), "1".equals(v[5]), v[6], v[7]);
   }
 
   /** Time spent by all calls so far, in nanoseconds summed over calls (calls on several threads overlap). */
@@ -319,7 +344,7 @@ public final class RankT5 implements AutoCloseable {
           (int) v[7], v[8] != 0, Float.intBitsToFloat((int) v[9]), nativeDtypeName((int) v[10]),
           nativeDtypeName((int) v[11]), v[12], v[13], v[14] / 1e9, (int) v[15], v[16] != 0, (int) v[17],
           (int) v[18], (int) v[19], (int) v[20], (int) v[21], (int) v[22], nativeVersion(),
-          NativeLibrary.loadedFrom());
+          NativeLibrary.loadedFrom(), cpuInfo());
     } finally {
       lock.unlock();
       Reference.reachabilityFence(this);
@@ -426,6 +451,8 @@ public final class RankT5 implements AutoCloseable {
   private static native String nativeDtypeName(int dtype);
 
   private static native String nativeVersion();
+
+  private static native String[] nativeCpuInfo();
 
   private static native void nativeCancel(long handle);
 

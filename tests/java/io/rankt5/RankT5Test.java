@@ -84,6 +84,37 @@ class RankT5Test {
   }
 
   @Test
+  void cpuInfoAndAutoDtypeAreTheClis() throws Exception {
+    TestFiles.Result r = TestFiles.run(List.of(TestFiles.cli().toString(), "info", "--json"), new byte[0]);
+    assertEquals(0, r.status(), r.err());
+    RankT5.CpuInfo cpu = RankT5.cpuInfo();
+    for (String[] kv : new String[][] {{"isa", cpu.isa()}, {"isa_detected", cpu.isaDetected()},
+        {"kernels", cpu.kernels()}, {"auto_dtype", cpu.autoDtype()}}) {
+      assertTrue(r.out().contains("\"" + kv[0] + "\": \"" + kv[1] + "\""), kv[0] + "=" + kv[1] + " not in " + r.out());
+    }
+    assertTrue(r.out().contains("\"bf16_native\": " + cpu.bf16Native()), r.out());
+    assertTrue(r.out().contains("\"int8_vnni\": " + cpu.int8Vnni()), r.out());
+    try (RankT5 auto = TestFiles.openDemo(new RankT5.Options().dtype("auto").threads(2))) {
+      assertEquals(cpu.autoDtype(), auto.info().computeDtype());
+      assertEquals(cpu, auto.info().cpu());
+      List<HfFixture> some = HfFixture.load().subList(0, 6);
+      List<String[]> pairs = some.stream().map(f -> new String[] {f.query(), f.document()}).toList();
+      float[] cli = TestFiles.cliScore(TestFiles.demoModel(), TestFiles.spiece(),
+          List.of("--threads", "2", "--dtype", cpu.autoDtype()), pairs);
+      float[] got = new float[pairs.size()];
+      for (int i = 0; i < pairs.size(); i++) {
+        got[i] = auto.score(pairs.get(i)[0], List.of(pairs.get(i)[1]))[0];
+      }
+      assertSameBits(cli, got, "dtype auto");
+    }
+    if (!cpu.bf16Native()) {
+      RankT5Exception e = assertThrows(RankT5Exception.class,
+          () -> TestFiles.openDemo(new RankT5.Options().dtype("bf16")));
+      assertTrue(e.getMessage().contains("bf16"), e.getMessage());
+    }
+  }
+
+  @Test
   void everyDtypeMatchesTheCliBitForBit() throws Exception {
     List<HfFixture> all = HfFixture.load().subList(0, 12);
     List<String[]> pairs = all.stream().map(f -> new String[] {f.query(), f.document()}).toList();
