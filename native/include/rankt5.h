@@ -244,8 +244,9 @@ RT5_API rt5_status rt5_cpu_dtype_supported(rt5_dtype dtype, const char **why);
 /* What RT5_DTYPE_AUTO means on this CPU: RT5_DTYPE_INT8 with VNNI or AMX
  * (int8 passes the accuracy gates and is the fastest there), else
  * RT5_DTYPE_F32 (int8 passes the same gates without VNNI but runs each
- * product twice and measured slower than f32 on AVX2; docs/performance.md,
- * "CPU classes"). Any other dtype is returned as is. */
+ * product twice, and measured 0.8x-1.5x f32 on AVX2 depending on the batch:
+ * no faster overall; docs/performance.md, "CPU classes"). Any other dtype
+ * is returned as is. */
 RT5_API rt5_dtype rt5_dtype_resolve(rt5_dtype dtype);
 
 typedef struct rt5_model_params {
