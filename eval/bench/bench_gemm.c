@@ -8,7 +8,9 @@
  *   bench_gemm [--threads 2] [--rows 512] [--repeat 5] [--d 1024] [--inner 4096] [--ff 16384]
  *
  * Prints GFLOP/s per shape (best of --repeat) and the rate over the four
- * shapes weighted by their share of a T5 block's flops, as JSON with --json.
+ * shapes weighted by their share of a T5 block's flops, as JSON with --json;
+ * a dtype oneDNN has no implementation of on this CPU (bf16 below
+ * AVX-512, or under ONEDNN_MAX_CPU_ISA=AVX2) is "-" / null.
  */
 #include <oneapi/dnnl/dnnl.h>
 #include <stdio.h>
@@ -101,17 +103,23 @@ int main(int argc, char **argv)
         printf("{\"threads\": %d, \"rows\": %d", threads, rows);
     for (int t = 0; t < 3; t++) {
         double flops = 0, secs = 0;
+        int missing = 0; /* shapes oneDNN would not create a primitive for (bf16 without the ISA) */
         if (!json)
             printf("%-5s", types[t].name);
         for (int i = 0; i < 4; i++) {
             double r = rate(eng, s, types[t].s, types[t].w, types[t].d, rows, shapes[i].k, shapes[i].n, repeat);
             double f = 2.0 * shapes[i].k * shapes[i].n;
-            flops += f, secs += r > 0 ? f / r : 0;
+            flops += f, secs += r > 0 ? f / r : 0, missing += r <= 0;
             if (!json)
-                printf("  %s %.1f", shapes[i].name, r);
+                printf(r > 0 ? "  %s %.1f" : "  %s -", shapes[i].name, r);
         }
-        if (json)
+        /* JSON has no inf: a dtype oneDNN cannot run here is null */
+        if (json && missing)
+            printf(", \"%s\": null", types[t].name);
+        else if (json)
             printf(", \"%s\": %.1f", types[t].name, flops / secs);
+        else if (missing)
+            printf("  | not available on this CPU (oneDNN has no implementation)\n");
         else
             printf("  | block-weighted %.1f GFLOP/s\n", flops / secs);
     }

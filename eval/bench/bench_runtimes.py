@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""eval/bench/bench_runtimes.py -- the CPU runtimes a user would pick instead
+of rankt5, on the batches `rankt5 bench` wrote (--dump-pairs): ONNX Runtime
+(float32, and int8 by dynamic quantization) and OpenVINO (float32, bf16),
+each running the T5 encoder plus the model card's head exported from the
+same checkpoint as eval/bench/pytorch_baseline.py builds it.
+
+  bench_runtimes.py export --checkpoint CKPT --out DIR
+      DIR/rankt5_fp32.onnx: torch.onnx.export of the card's model (T5
+      encoder + Linear -> LayerNorm -> Linear), opset 17, inputs input_ids and
+      attention_mask (int64, dynamic batch and sequence), output scores
+      (batch,). DIR/rankt5_int8.onnx: onnxruntime.quantization.quantize_dynamic
+      of it (weights s8 per output channel, activations u8 per tensor,
+      computed at run time: ORT's U8S8, its recommended format on x86-64).
+  bench_runtimes.py run --runtime R --onnx-dir DIR --pairs FILE
+                        [--threads 2] [--repeat 3] [--scores OUT]
+      R: ort-fp32, ort-int8, openvino-fp32 (INFERENCE_PRECISION_HINT f32),
+      openvino-bf16 (the hint bf16; OpenVINO's default on CPUs with bf16).
+      Each batch padded to its longest pair with an attention mask, as the
+      card's code does. Prints one JSON line like bench_lowp_pytorch.py's,
+      with the runtime's version and, for OpenVINO, the kernels its CPU
+      plugin chose for the products (so an ISA cap can be seen to hold).
+  bench_runtimes.py isa
+      What each runtime would use on this CPU: one JSON line.
+
+ISA caps: ONNX Runtime's MLAS picks its kernels by cpuid and has no setting
+that lowers them, so ORT rows are always "native ISA, not capped". OpenVINO's
+CPU plugin is built on oneDNN; whether ONEDNN_MAX_CPU_ISA=AVX2 reaches it is
+read back from the compiled model (`kernels` in the JSON), not assumed.
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+
+START = time.perf_counter()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+def export(args):
+    import torch
+    import pytorch_baseline as base
+    os.makedirs(args.out, exist_ok=True)
+    fp32 = os.path.join(args.out, "rankt5_fp32.onnx")
+    int8 = os.path.join(args.out, "rankt5_int8.onnx")
+    if not os.path.exists(fp32):
+        model = base.load_model(args.checkpoint)
+        ids = torch.randint(3, 1000, (2, 24))
+        mask = torch.ones_like(ids)
+        tmp = fp32 + ".tmp.onnx"
+        kw = dict(input_names=["input_ids", "attention_mask"], output_names=["scores"], opset_version=17,
+                  dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
+                                "scores": {0: "batch"}})
+        with torch.inference_mode():
+            try:  # the TorchScript exporter: dynamic axes by name, one file under 2 GB
+                torch.onnx.export(model, (ids, mask), tmp, dynamo=False, **kw)
+            except TypeError:  # torch < 2.5 has no dynamo= keyword
+                torch.onnx.export(model, (ids, mask), tmp, **kw)
+        os.replace(tmp, fp32)
+        print(f"wrote {fp32} ({os.path.getsize(fp32) / 1e9:.2f} GB), torch {torch.__version__}", file=sys.stderr)
+    if not os.path.exists(int8):
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        tmp = int8 + ".tmp.onnx"
+        quantize_dynamic(fp32, tmp, weight_type=QuantType.QInt8, per_channel=True)
+        os.replace(tmp, int8)
+        print(f"wrote {int8} ({os.path.getsize(int8) / 1e9:.2f} GB)", file=sys.stderr)
+
+
+def ort_session(path, threads):
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    run = lambda ids, mask: sess.run(["scores"], {"input_ids": ids, "attention_mask": mask})[0]
+    return run, {"runtime": "onnxruntime", "version": ort.__version__, "kernels": "MLAS, by cpuid (not capped)"}
+
+
+def openvino_session(path, threads, precision):
+    import openvino as ov
+    core = ov.Core()
+    compiled = core.compile_model(core.read_model(path), "CPU", {
+        "INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY",
+        "INFERENCE_PRECISION_HINT": precision})
+    req = compiled.create_infer_request()
+
+    def run(ids, mask):
+        return req.infer({"input_ids": ids, "attention_mask": mask})[compiled.output(0)].copy()
+    return run, {"runtime": "openvino", "version": ov.__version__,
+                 "precision": str(compiled.get_property("INFERENCE_PRECISION_HINT")), "compiled": compiled}
+
+
+def openvino_kernels(compiled):
+    """The primitive types the CPU plugin chose for its product nodes, with
+    counts, e.g. {'brgemm_avx512_amx': 17}: shows the ISA it really runs."""
+    kinds = {}
+    for op in compiled.get_runtime_model().get_ordered_ops():
+        info = op.get_rt_info()
+        layer = str(info["layerType"]) if "layerType" in info else ""
+        if layer in ("FullyConnected", "MatMul"):
+            prim = str(info["primitiveType"]) if "primitiveType" in info else "?"
+            kinds[prim] = kinds.get(prim, 0) + 1
+    return kinds
+
+
+def run(args):
+    import numpy as np
+    import pytorch_baseline as base
+    batches = base.read_batches(args.pairs)
+    inputs = []
+    for b in batches:
+        n = max(len(s) for s in b)
+        ids = np.zeros((len(b), n), dtype=np.int64)
+        mask = np.zeros((len(b), n), dtype=np.int64)
+        for i, s in enumerate(b):
+            ids[i, :len(s)], mask[i, :len(s)] = s, 1
+        inputs.append((ids, mask))
+    onnx = os.path.join(args.onnx_dir, "rankt5_int8.onnx" if args.runtime == "ort-int8" else "rankt5_fp32.onnx")
+    if args.runtime.startswith("ort-"):
+        fwd, meta = ort_session(onnx, args.threads)
+    else:
+        fwd, meta = openvino_session(onnx, args.threads, "bf16" if args.runtime == "openvino-bf16" else "f32")
+        meta["kernels"] = openvino_kernels(meta.pop("compiled"))
+    load_s = time.perf_counter() - START
+    fwd(*inputs[0])  # warm-up, as rankt5 bench does
+    times, scores = [], []
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        scores = [fwd(ids, mask) for ids, mask in inputs]
+        times.append(time.perf_counter() - t0)
+    med = statistics.median(times)
+    n_pairs = sum(len(b) for b in batches)
+    if args.scores:
+        with open(args.scores, "w") as f:
+            f.writelines(f"{float(s):.9g}\n" for s in np.concatenate(scores).reshape(-1))
+    print(json.dumps({"impl": args.runtime, **meta, "threads": args.threads, "pairs": n_pairs,
+                      "tokens": sum(len(s) for b in batches for s in b),
+                      "padded_tokens": sum(i.size for i, _ in inputs), "median_s": round(med, 4),
+                      "runs_s": [round(t, 4) for t in times], "pairs_per_s": round(n_pairs / med, 3),
+                      "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                      "load_s": round(load_s, 3)}))
+
+
+def isa(_args):
+    out = {}
+    try:
+        import onnxruntime as ort
+        out["onnxruntime"] = {"version": ort.__version__, "isa": "MLAS by cpuid, cannot be capped"}
+    except ImportError as e:
+        out["onnxruntime"] = str(e)
+    try:
+        import openvino as ov
+        core = ov.Core()
+        out["openvino"] = {"version": ov.__version__,
+                           "capabilities": list(core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")),
+                           "cpu": core.get_property("CPU", "FULL_DEVICE_NAME")}
+    except ImportError as e:
+        out["openvino"] = str(e)
+    print(json.dumps(out))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    ex = sub.add_parser("export")
+    ex.add_argument("--checkpoint", required=True)
+    ex.add_argument("--out", required=True)
+    rn = sub.add_parser("run")
+    rn.add_argument("--runtime", required=True, choices=["ort-fp32", "ort-int8", "openvino-fp32", "openvino-bf16"])
+    rn.add_argument("--onnx-dir", required=True)
+    rn.add_argument("--pairs", required=True)
+    rn.add_argument("--threads", type=int, default=2)
+    rn.add_argument("--repeat", type=int, default=3)
+    rn.add_argument("--scores")
+    sub.add_parser("isa")
+    args = ap.parse_args()
+    {"export": export, "run": run, "isa": isa}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()
