@@ -20,6 +20,10 @@ same checkpoint as eval/bench/pytorch_baseline.py builds it.
       card's code does. Prints one JSON line like bench_lowp_pytorch.py's,
       with the runtime's version and, for OpenVINO, the kernels its CPU
       plugin chose for the products (so an ISA cap can be seen to hold).
+  bench_runtimes.py interleave --runners A,B,... --rankt5 BIN --checkpoint CKPT
+                        --onnx-dir DIR --pairs FILE --pairs2 FILE --out DIR [--rounds 3]
+      Rounds of all runners in turn in one process (run_cpu_classes.sh's
+      driver): Python runtimes loaded once, rankt5 bench as a child per turn.
   bench_runtimes.py isa
       What each runtime would use on this CPU: one JSON line.
 
@@ -108,10 +112,9 @@ def openvino_kernels(compiled):
     return kinds
 
 
-def run(args):
+def numpy_batches(batches):
+    """Each batch padded to its longest pair, with its attention mask (int64)."""
     import numpy as np
-    import pytorch_baseline as base
-    batches = base.read_batches(args.pairs)
     inputs = []
     for b in batches:
         n = max(len(s) for s in b)
@@ -120,6 +123,14 @@ def run(args):
         for i, s in enumerate(b):
             ids[i, :len(s)], mask[i, :len(s)] = s, 1
         inputs.append((ids, mask))
+    return inputs
+
+
+def run(args):
+    import numpy as np
+    import pytorch_baseline as base
+    batches = base.read_batches(args.pairs)
+    inputs = numpy_batches(batches)
     onnx = os.path.join(args.onnx_dir, "rankt5_int8.onnx" if args.runtime == "ort-int8" else "rankt5_fp32.onnx")
     if args.runtime.startswith("ort-"):
         fwd, meta = ort_session(onnx, args.threads)
@@ -144,6 +155,91 @@ def run(args):
                       "runs_s": [round(t, 4) for t in times], "pairs_per_s": round(n_pairs / med, 3),
                       "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                       "load_s": round(load_s, 3)}))
+
+
+def python_runner(name, onnx_dir, checkpoint, threads, cache):
+    """fwd(ids, mask) -> scores (numpy) and its metadata, for one Python
+    runner; the PyTorch model is loaded once and shared by its modes."""
+    if name.startswith("pytorch-"):
+        import torch
+        import pytorch_baseline as base
+        torch.set_num_threads(threads)
+        if "model" not in cache:
+            cache["model"] = base.load_model(checkpoint)
+        model, autocast = cache["model"], "bf16-autocast" in name
+
+        def fwd(ids, mask):
+            ids, mask = torch.from_numpy(ids), torch.from_numpy(mask)
+            with torch.inference_mode():
+                if autocast:
+                    with torch.autocast("cpu", dtype=torch.bfloat16):
+                        return model(ids, mask).float().numpy()
+                return model(ids, mask).numpy()
+        return fwd, {"runtime": "pytorch", "version": torch.__version__, "backend": base.torch_backend()}
+    rt = name[:-3] if name.endswith("-b2") else name
+    onnx = os.path.join(onnx_dir, "rankt5_int8.onnx" if rt == "ort-int8" else "rankt5_fp32.onnx")
+    if rt.startswith("ort-"):
+        return ort_session(onnx, threads)
+    fwd, meta = openvino_session(onnx, threads, "bf16" if rt == "openvino-bf16" else "f32")
+    meta["kernels"] = openvino_kernels(meta.pop("compiled"))
+    return fwd, meta
+
+
+def interleave(args):
+    """Rounds of every runner in turn (A B C ... A B C ...) in this one
+    process: the Python runtimes stay loaded, rankt5 bench runs as a child
+    per turn (its own load and warm-up, timed inside). Each turn writes
+    OUT/NAME.ROUND.json (and scores_NAME.ROUND.txt), {"failed": why} when a
+    runner cannot run here."""
+    import subprocess
+    import numpy as np
+    import pytorch_baseline as base
+    os.makedirs(args.out, exist_ok=True)
+    pairs = {"": base.read_batches(args.pairs), "-b2": base.read_batches(args.pairs2)}
+    inputs = {k: numpy_batches(v) for k, v in pairs.items()}
+    runners, cache = {}, {}
+    names = args.runners.split(",")
+    for name in names:
+        if name.startswith("rankt5-"):
+            continue
+        try:
+            t0 = time.perf_counter()
+            runners[name] = python_runner(name[:-3] if name.endswith("-b2") and name.startswith("pytorch") else name,
+                                          args.onnx_dir, args.checkpoint, args.threads, cache)
+            print(f"interleave: {name} ready in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        except Exception as e:  # noqa: BLE001 (recorded, the others go on)
+            runners[name] = e
+    for r in range(1, args.rounds + 1):
+        for name in names:
+            b2 = "-b2" if name.endswith("-b2") else ""
+            out = os.path.join(args.out, f"{name}.{r}")
+            scores_path = os.path.join(args.out, f"scores_{name}.{r}.txt")
+            print(f"interleave: round {r}, {name}", file=sys.stderr)
+            if name.startswith("rankt5-"):
+                dt = name[len("rankt5-"):].replace("-b2", "")
+                cmd = [args.rankt5, "bench", "--model", args.checkpoint, "--dtype", dt, "--threads", str(args.threads),
+                       "--pairs", str(sum(len(b) for b in pairs[b2])), "--repeat", "1", "--scores", scores_path,
+                       "--json"]
+                p = subprocess.run(cmd, capture_output=True, text=True)
+                line = p.stdout.strip() if p.returncode == 0 else json.dumps(
+                    {"failed": " ".join(p.stderr.strip().splitlines()[-2:])})
+            elif isinstance(runners[name], Exception):
+                line = json.dumps({"failed": f"{type(runners[name]).__name__}: {runners[name]}"[:300]})
+            else:
+                fwd, meta = runners[name]
+                data = inputs[b2]
+                fwd(*data[0])  # warm-up, as rankt5 bench does
+                t0 = time.perf_counter()
+                scores = [fwd(ids, mask) for ids, mask in data]
+                sec = time.perf_counter() - t0
+                n = sum(len(b) for b in pairs[b2])
+                with open(scores_path, "w") as f:
+                    f.writelines(f"{float(x):.9g}\n" for x in np.concatenate(scores).reshape(-1))
+                line = json.dumps({"impl": name, **meta, "threads": args.threads, "pairs": n,
+                                   "padded_tokens": sum(i.size for i, _ in data), "median_s": round(sec, 4),
+                                   "pairs_per_s": round(n / sec, 3)})
+            with open(out + ".json", "w") as f:
+                f.write(line + "\n")
 
 
 def isa(_args):
@@ -177,9 +273,19 @@ def main():
     rn.add_argument("--threads", type=int, default=2)
     rn.add_argument("--repeat", type=int, default=3)
     rn.add_argument("--scores")
+    il = sub.add_parser("interleave")
+    il.add_argument("--runners", required=True)
+    il.add_argument("--rankt5", required=True)
+    il.add_argument("--checkpoint", required=True)
+    il.add_argument("--onnx-dir", required=True)
+    il.add_argument("--pairs", required=True)
+    il.add_argument("--pairs2", required=True)
+    il.add_argument("--out", required=True)
+    il.add_argument("--threads", type=int, default=2)
+    il.add_argument("--rounds", type=int, default=3)
     sub.add_parser("isa")
     args = ap.parse_args()
-    {"export": export, "run": run, "isa": isa}[args.cmd](args)
+    {"export": export, "run": run, "interleave": interleave, "isa": isa}[args.cmd](args)
 
 
 if __name__ == "__main__":
