@@ -57,7 +57,9 @@ def kernels(cls, name, r):
     if name.startswith("ort"):
         return "MLAS by cpuid: native ISA, not capped"
     k = r.get("kernels", {})
-    return "oneDNN in OpenVINO: " + ", ".join(f"{v} x {n}" for n, v in sorted(k.items())) if k else "?"
+    fc = ", ".join(f"{v} x {n}" for n, v in sorted(k.get("FullyConnected", {}).items()))
+    jit = ", ".join(f"{v} x {n}" for n, v in sorted(k.get("other jit", {}).items()))
+    return f"OpenVINO {r.get('precision', '')}: products {fc or '?'}; other JIT kernels {jit or '?'}"
 
 
 def table(out, cls, names):

@@ -8,7 +8,9 @@
 #           RT5_MAX_ISA=avx2 (rankt5's kernels and its oneDNN),
 #           ONEDNN_MAX_CPU_ISA=AVX2 (every oneDNN: rankt5's, PyTorch's,
 #           OpenVINO's), ATEN_CPU_CAPABILITY=avx2 and MKL_ENABLE_INSTRUCTIONS=AVX2
-#           (PyTorch's ATen kernels and MKL). ONNX Runtime's MLAS has no cap:
+#           (PyTorch's ATen kernels and MKL), OV_CPU_MAX_ISA=AVX2 (OpenVINO's own kernels;
+#           honoured only by builds with its debug caps, so the kernels OpenVINO
+#           chose are read back and printed). ONNX Runtime's MLAS has no cap:
 #           its rows are native ISA, not capped.
 # Per class, rounds interleave the runners (A B C ... A B C ...) so that load
 # from other processes on a shared machine hits all alike; medians over
@@ -83,7 +85,7 @@ PY
 class_env() { # the environment of a CPU class, as env(1) arguments
     case $1 in
     native) echo "RT5_BENCH_CLASS=native" ;;
-    avx2) echo "RT5_MAX_ISA=avx2 ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2" ;;
+    avx2) echo "RT5_MAX_ISA=avx2 ONEDNN_MAX_CPU_ISA=AVX2 OV_CPU_MAX_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2" ;;
     *) echo "run_cpu_classes.sh: unknown class $1 (native, avx2)" >&2; exit 2 ;;
     esac
 }
