@@ -9,10 +9,14 @@ PACKAGES=(
   clang libclang-rt-14-dev              # libFuzzer and sanitizer runtimes
   libdnnl-dev                           # oneDNN: the GEMMs
   libjansson-dev                        # JSON (tokenizer.json, JSON Lines, HTTP bodies)
+  libutf8proc-dev                       # Unicode properties, grapheme clusters (tokenizer)
+  libsentencepiece-dev                  # spiece.model and the Unigram search (tokenizer)
   libmicrohttpd-dev                     # HTTP server
   libcurl4-openssl-dev curl             # HTTP client for server tests
   sentencepiece                         # spm_encode: the tokenizer's reference
-  python3                               # test drivers (standard library only)
+  python3 python3-venv                  # test drivers; the Python tier's virtual environment
+  maven                                 # builds the plugin jar (pom.xml); the JDK >= 21 it needs is
+                                        # found under /usr/lib/jvm (tests/java/find_jdk.sh)
   wrk                                   # HTTP load generator (eval/bench/bench_server_wrk.sh)
 )
 

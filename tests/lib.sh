@@ -24,3 +24,18 @@ with open(sys.argv[2], "w") as f, open(sys.argv[3], "w") as w:
         w.write(f'{r.get("qid") or r["label"]} {r["score"]!r}\n')
 PY
 }
+
+# dtype_runs DT: true when compute dtype DT runs on this CPU (after RT5_MAX_ISA;
+# `rankt5 info --json`); otherwise prints "skipped: DT: <the library's reason>"
+# so the suite's summary lists it, and is false. Use: dtype_runs bf16 || continue
+dtype_runs() {
+  local why
+  [ "$1" = auto ] && return 0 # resolves to a dtype that runs
+  why=$("$CLI" info --json | python3 -c '
+import json, sys
+c = json.load(sys.stdin)["cpu"]
+print("" if sys.argv[1] in c["dtypes"] else (c.get("bf16_refused") or "not supported on this CPU"))' "$1")
+  [ -z "$why" ] && return 0
+  echo "skipped: $1: $why"
+  return 1
+}

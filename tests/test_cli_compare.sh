@@ -16,20 +16,28 @@ run() { "$CLI" compare --model "$FIX/outlier.safetensors" --config "$FIX/outlier
         --threads 2 "$@"; }
 
 # int8 and bf16: the issue's gates (int8: tau and top-10 overlap >= 0.95 on average; bf16: error <= 1e-2)
+# (the same gates on every CPU: without VNNI, int8 computes the same s32 products)
 run --dtype int8 --input "$T/pairs.jsonl" --json > "$T/int8.json"
-run --dtype bf16 --input "$T/pairs.jsonl" --json > "$T/bf16.json"
-python3 - "$T/int8.json" "$T/bf16.json" <<'PY'
+python3 - "$T/int8.json" <<'PY'
 import json, sys
-i8, bf = (json.load(open(p)) for p in sys.argv[1:3])
-for r in (i8, bf):
-    assert r["pairs"] == 128 and r["queries"] == 8 and r["top_k"] == 10, r
+i8 = json.load(open(sys.argv[1]))
+assert i8["pairs"] == 128 and i8["queries"] == 8 and i8["top_k"] == 10, i8
 print("int8:", i8)
-print("bf16:", bf)
-assert i8["dtype"] == "int8" and bf["dtype"] == "bf16"
+assert i8["dtype"] == "int8"
 assert i8["kendall_tau_mean"] >= 0.95 and i8["top_k_overlap_mean"] >= 0.95, i8
+PY
+if dtype_runs bf16; then
+  run --dtype bf16 --input "$T/pairs.jsonl" --json > "$T/bf16.json"
+  python3 - "$T/bf16.json" <<'PY'
+import json, sys
+bf = json.load(open(sys.argv[1]))
+assert bf["pairs"] == 128 and bf["queries"] == 8 and bf["top_k"] == 10, bf
+print("bf16:", bf)
+assert bf["dtype"] == "bf16"
 assert bf["max_rel_error"] <= 1e-2 and bf["top_k_overlap_min"] >= 0.95, bf
 assert 0 < bf["mean_abs_error"] <= bf["max_abs_error"], bf
 PY
+fi
 
 # text output and per-query lines
 run --dtype int8 --input "$T/pairs.jsonl" --per-query > "$T/text.txt"
@@ -40,7 +48,7 @@ grep -q "top-10 overlap" "$T/text.txt"
 # without qid, the query text groups documents (two queries here)
 printf '%s\n' '{"query": "a b", "document": "x"}' '{"query": "a b", "document": "y z"}' \
     '{"query": "c", "document": "x"}' > "$T/text.jsonl"
-run --dtype bf16 --input "$T/text.jsonl" --json > "$T/t.json"
+run --dtype int8 --input "$T/text.jsonl" --json > "$T/t.json"
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["queries"] == 2 and r["pairs"] == 3, r' "$T/t.json"
 
 # bad input: a broken line names its number and exits 1

@@ -14,6 +14,7 @@ demo_pairs "$T/in.jsonl" "$T/want.txt"
 score() { "$CLI" score --tokenizer "$SPM" --threads 2 --quiet --input "$T/in.jsonl" "$@"; }
 
 for dt in f32 bf16 int8; do
+  dtype_runs "$dt" || continue
   for layout in packed portable; do
     flag=; [ "$layout" = portable ] && flag=--portable
     "$CLI" convert --model "$M" --dtype "$dt" $flag -o "$T/$dt-$layout.safetensors" 2> "$T/convert.log" \

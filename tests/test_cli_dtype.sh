@@ -9,7 +9,20 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 [ -f "$SPM" ] || { echo "skipped: $SPM missing"; exit 0; }
 demo_pairs "$T/in.jsonl" "$T/want.txt"
-for dt in f32 bf16 int8; do
+for dt in f32 bf16 int8 auto; do
+  if ! dtype_runs "$dt"; then
+    # refused up front, naming the missing feature: exit 1, no "internal error", no output file
+    set +e
+    "$CLI" score --model "$D/model/model.safetensors" --tokenizer "$SPM" --dtype "$dt" --quiet \
+        --input "$T/in.jsonl" -o "$T/refused.jsonl" 2> "$T/err.txt"; rc=$?
+    set -e
+    [ $rc -eq 1 ] || fail "--dtype $dt on a CPU without it: rc $rc"
+    grep -q "AVX512_BF16 or AMX" "$T/err.txt" || fail "no reason given: $(cat "$T/err.txt")"
+    ! grep -qi "internal error" "$T/err.txt" || fail "refusal reads as an internal error: $(cat "$T/err.txt")"
+    [ ! -e "$T/refused.jsonl" ] || fail "output written on refusal"
+    echo "ok: --dtype $dt refused with: $(cat "$T/err.txt")"
+    continue
+  fi
   "$CLI" score --model "$D/model/model.safetensors" --config "$D/model/config.json" --tokenizer "$SPM" \
       --dtype "$dt" --threads 2 --quiet --input "$T/in.jsonl" -o "$T/out_$dt.jsonl"
   python3 - "$T/want.txt" "$T/out_$dt.jsonl" "$dt" <<'PY'
@@ -17,7 +30,7 @@ import json, sys
 want = [l.split() for l in open(sys.argv[1])]
 got = [json.loads(l)["score"] for l in open(sys.argv[2])]
 dt = sys.argv[3]
-budget = {"f32": 1e-4, "bf16": 1e-2, "int8": 3e-2}[dt]
+budget = {"f32": 1e-4, "bf16": 1e-2, "int8": 3e-2, "auto": 3e-2}[dt]
 assert len(got) == len(want)
 worst = max(abs(g - float(w)) / max(1.0, abs(float(w))) for g, (_, w) in zip(got, want))
 taus = []
@@ -42,6 +55,7 @@ done
 
 # rankt5 bench: every dtype runs and reports a time split that adds up
 for dt in f32 bf16 int8; do
+  dtype_runs "$dt" || continue
   "$CLI" bench --model "$SRC/tests/fixtures/lowp/outlier.safetensors" \
       --config "$SRC/tests/fixtures/lowp/outlier.config.json" --dtype "$dt" --pairs 4 --repeat 1 --json > "$T/bench.json"
   python3 - "$T/bench.json" "$dt" <<'PY'

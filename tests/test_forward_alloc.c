@@ -10,7 +10,8 @@
  * dnnl_primitive_execute itself builds a small argument map on the heap for
  * every call (a handful of blocks of tens of bytes); that cannot be avoided
  * through its C API, so those are counted, bounded (small blocks only, so no
- * activation-sized buffer) and reported. (Skipped under AddressSanitizer,
+ * activation-sized buffer) and reported; without AVX-512, oneDNN's gemm:jit adds
+ * a small sgemm workspace per call. (Skipped under AddressSanitizer,
  * which owns malloc.)
  */
 #define _GNU_SOURCE /* dladdr */
@@ -19,6 +20,7 @@
 #include <dlfcn.h>
 #include <execinfo.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include "rankt5.h"
 
@@ -150,7 +152,14 @@ TEST(test_forward_alloc_none_after_warmup)
             "dnnl_primitive_execute (largest %ld bytes)\n", atomic_load(&n_ours), atomic_load(&n_onednn),
             atomic_load(&max_onednn_bytes));
     CHECK_EQ_INT(atomic_load(&n_ours), 0);
-    CHECK(atomic_load(&max_onednn_bytes) <= 4096);
+    /* Without AVX-512 oneDNN's f32 matmul is gemm:jit, whose sgemm mallocs a
+     * per-call workspace of its own (16 KiB + 256 bytes per thread here;
+     * packing buffers of its own block size on larger products): still no
+     * activation-sized block, but above the argument maps' 4 KiB. */
+    rt5_cpu_info cpu;
+    CHECK_EQ_INT(rt5_cpu_get_info(&cpu), RT5_OK);
+    bool gemm_jit = strcmp(cpu.isa, "avx2") == 0 || strcmp(cpu.isa, "baseline") == 0;
+    CHECK(atomic_load(&max_onednn_bytes) <= (gemm_jit ? 17 * 1024 : 4096));
     rt5_session_free(s);
     rt5_model_free(model);
 #endif

@@ -139,6 +139,7 @@ static void report(const char *what, const agreement *a)
 
 TEST(test_quant_outlier_model_bf16)
 {
+    SKIP_UNLESS_DTYPE(RT5_DTYPE_BF16);
     REQUIRE(load_fixture());
     static float got[MAX_PAIRS];
     REQUIRE(score(RT5_DTYPE_BF16, got));

@@ -365,6 +365,90 @@ TEST(test_tokenizer_bad_files_give_clear_errors)
     rt5_tokenizer_free(tok);
 }
 
+/* A tiny spiece.model written field by field: pieces <unk>, </s>, "▁x" and
+ * "▁a", and a precompiled charsmap of one rule, "a" -> "x", as a darts-clone
+ * double array of 512 units: the root's children sit at 256 ^ byte, the
+ * unit for 'a' (at 256 ^ 0x61) has a leaf whose value unit is unit 256.
+ * rule_value is the rule's offset into the replacement strings ("x\0"),
+ * root where the root's children start (256 in a valid array). */
+static size_t put_varint(uint8_t *out, uint64_t v)
+{
+    size_t n = 0;
+    do {
+        out[n++] = (uint8_t)((v & 0x7F) | (v > 0x7F ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    return n;
+}
+
+static size_t put_message(uint8_t *out, uint32_t field, const uint8_t *body, size_t len)
+{
+    size_t n = put_varint(out, (uint64_t)field << 3 | 2);
+    n += put_varint(out + n, len);
+    memcpy(out + n, body, len);
+    return n + len;
+}
+
+static size_t tiny_model_with_charsmap(uint8_t *out, uint32_t rule_value, uint32_t root)
+{
+    static const struct { const char *piece; uint8_t type; } pieces[] = {
+        {"<unk>", 2}, {"</s>", 3}, {"\xe2\x96\x81x", 1}, {"\xe2\x96\x81" "a", 1}};
+    size_t n = 0;
+    for (size_t i = 0; i < 4; i++) {
+        uint8_t body[32];
+        size_t len = strlen(pieces[i].piece), b = 0;
+        body[b++] = 0x0A; /* 1: piece */
+        body[b++] = (uint8_t)len;
+        memcpy(body + b, pieces[i].piece, len);
+        b += len;
+        memcpy(body + b, "\x15\x00\x00\x80\xbf", 5); /* 2: score -1.0f */
+        b += 5;
+        body[b++] = 0x18; /* 3: type */
+        body[b++] = pieces[i].type;
+        n += put_message(out + n, 1, body, b);
+    }
+    n += put_message(out + n, 2, (const uint8_t *)"\x18\x01", 2); /* model_type UNIGRAM */
+    static uint8_t blob[4 + 512 * 4 + 2];
+    uint32_t units[512] = {0};
+    units[0] = root << 10;                        /* root: children at 256 ^ c */
+    units[256 ^ 0x61] = 0x61 | 1u << 8 | 0x61u << 10; /* 'a', has a leaf; next = 256 */
+    units[256] = 1u << 31 | rule_value;           /* the leaf's value */
+    uint32_t trie_bytes = sizeof units;
+    memcpy(blob, &trie_bytes, 4);
+    memcpy(blob + 4, units, sizeof units);
+    memcpy(blob + 4 + sizeof units, "x", 2);
+    uint8_t spec[sizeof blob + 8];
+    size_t s = put_message(spec, 2, blob, sizeof blob); /* 2: precompiled_charsmap */
+    return n + put_message(out + n, 3, spec, s);
+}
+
+/* libsentencepiece trusts a charsmap blindly; rankt5 checks it first. A
+ * valid rule is applied by the library, a rule pointing outside its strings
+ * and a root whose children lie outside the array are refused. */
+TEST(test_tokenizer_spm_charsmap_is_checked_before_the_library)
+{
+    static uint8_t model[4096];
+    size_t n = tiny_model_with_charsmap(model, 0, 256);
+    rt5_tokenizer *tok = NULL;
+    REQUIRE(rt5_tokenizer_load_from_memory(model, n, NULL, &tok) == RT5_OK);
+    int32_t ids[8];
+    size_t k = 0;
+    CHECK_EQ_INT(rt5_tokenizer_encode(tok, "a", 1, ids, 8, &k), RT5_OK);
+    CHECK_EQ_INT(k, 1);
+    CHECK_EQ_INT(ids[0], 2); /* "a" -> "x" -> "▁x" */
+    rt5_tokenizer_free(tok);
+
+    n = tiny_model_with_charsmap(model, 1000, 256);
+    CHECK(rt5_tokenizer_load_from_memory(model, n, NULL, &tok) == RT5_ERR_FORMAT);
+    CHECK(tok && strstr(rt5_tokenizer_last_error(tok), "outside its replacement strings"));
+    rt5_tokenizer_free(tok);
+
+    n = tiny_model_with_charsmap(model, 0, 4096); /* past the 512 units */
+    CHECK(rt5_tokenizer_load_from_memory(model, n, NULL, &tok) == RT5_ERR_FORMAT);
+    CHECK(tok && strstr(rt5_tokenizer_last_error(tok), "precompiled charsmap"));
+    rt5_tokenizer_free(tok);
+}
+
 TEST(test_tokenizer_template_cuts_document_first)
 {
     rt5_tokenizer *tok = load_shared("t5-tokenizer.json");

@@ -52,7 +52,11 @@ if [ ! -f "$CKPT" ]; then
 fi
 echo "run_all: checkpoint $CKPT, $PAIRS pairs, $THREADS threads, $REPEAT runs; results in $OUT" >&2
 "$BUILD/bench_gemm" --threads "$THREADS" --json > "$OUT/gemm.json"
+# only the dtypes this CPU computes (`rankt5 info`): bf16 needs AVX512_BF16 or AMX
+DTYPES=$("$BUILD/rankt5" info --json | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["cpu"]["dtypes"]))')
 for dt in f32 bf16 int8; do
+    case " $DTYPES " in *" $dt "*) ;; *) echo "run_all: rankt5 $dt skipped: not computed on this CPU (rankt5 info)" >&2
+                                           rm -f "$OUT/rankt5_$dt.json" "$OUT/scores_$dt.txt"; continue ;; esac
     echo "run_all: rankt5 $dt" >&2
     if ! "$BUILD/rankt5" bench --model "$CKPT" --dtype "$dt" --pairs "$PAIRS" --threads "$THREADS" --repeat "$REPEAT" \
         --dump-pairs "$OUT/pairs.txt" --scores "$OUT/scores_$dt.txt" --json > "$OUT/rankt5_$dt.json" \
@@ -66,7 +70,7 @@ for dt in f32 bf16 int8; do
 done
 if [ "$PYTORCH" = 1 ]; then
     for mode in fp32 bf16-autocast; do
-        if [ "$mode" = bf16-autocast ] && grep -q '"refused"' "$OUT/rankt5_bf16.json"; then
+        if [ "$mode" = bf16-autocast ] && { [ ! -f "$OUT/rankt5_bf16.json" ] || grep -q '"refused"' "$OUT/rankt5_bf16.json"; }; then
             echo "run_all: pytorch bf16-autocast skipped: no native bf16 on this CPU (it would run emulated)" >&2
             continue
         fi
@@ -84,7 +88,9 @@ ours = {dt: load(f"rankt5_{dt}.json") for dt in ("f32", "bf16", "int8")}
 for dt, r in list(ours.items()):
     if r and "refused" in r:
         print(f"rankt5 {dt}: refused on this CPU (not native): {r['refused']}")
-        del ours[dt]
+    elif not r:
+        print(f"rankt5 {dt}: skipped, not computed natively on this CPU (rankt5 info)")
+ours = {dt: r for dt, r in ours.items() if r and "refused" not in r}
 pt = {m: load(f"pytorch_{m}.json") for m in ("fp32", "bf16-autocast")}
 scores = lambda name: [float(x) for x in open(os.path.join(out, name))] if os.path.exists(os.path.join(out, name)) else None
 # bytes of the weights in each dtype (rankt5 bench computes them: GEMM weights in the dtype, the rest f32)
@@ -111,7 +117,8 @@ for dt, r in ours.items():
     print(f"rankt5 {dt:5s} time split: gemm {100 * s['gemm']:.1f}%  convert {100 * s['convert']:.1f}%  "
           f"attention {100 * s['attention']:.1f}%  norms {100 * s['norm']:.1f}%  other {100 * s['other']:.1f}%  "
           f"glue {100 * s['glue']:.1f}%;  GEMM rate {r['gemm_gflops']:.1f} GFLOP/s = "
-          f"{100 * r['gemm_gflops'] / (gemm[dt] or float('nan')):.0f}% of oneDNN standalone ({gemm[dt]})")
+          + (f"{100 * r['gemm_gflops'] / gemm[dt]:.0f}% of oneDNN standalone ({gemm[dt]:.1f})" if gemm.get(dt)
+             else "n/a of oneDNN standalone"))
 ref = scores("scores_f32.txt")
 ptf = scores("scores_pytorch_fp32.txt")
 if ref and ptf:

@@ -65,7 +65,7 @@ bool cli_parse_dtype(const char *text, rt5_dtype *out)
         {"f32", RT5_DTYPE_F32}, {"fp32", RT5_DTYPE_F32}, {"float32", RT5_DTYPE_F32},
         {"bf16", RT5_DTYPE_BF16}, {"bfloat16", RT5_DTYPE_BF16},
         {"f16", RT5_DTYPE_F16}, {"fp16", RT5_DTYPE_F16}, {"float16", RT5_DTYPE_F16},
-        {"int8", RT5_DTYPE_INT8}, {"i8", RT5_DTYPE_INT8},
+        {"int8", RT5_DTYPE_INT8}, {"i8", RT5_DTYPE_INT8}, {"auto", RT5_DTYPE_AUTO},
     };
     for (size_t i = 0; text && i < sizeof names / sizeof names[0]; i++) {
         if (strcasecmp(text, names[i].name) == 0) {
@@ -95,7 +95,7 @@ int cli_model_opt(const char *cmd, int argc, char **argv, int *i, const char **m
     else if (strcmp(a, "--config") == 0)
         mp->config_path = v;
     else if (!cli_parse_dtype(v, &mp->compute_dtype))
-        return -cli_usage_error(cmd, "--dtype wants f32, bf16 or int8, not '%s'", v);
+        return -cli_usage_error(cmd, "--dtype wants f32, bf16, int8 or auto, not '%s'", v);
     else if (dtype_given)
         *dtype_given = true;
     return 1;

@@ -131,7 +131,8 @@ static int parse(int argc, char **argv, options *o, rt5_dtype *dtype)
             o->config = v;
         } else if ((v = cli_opt_value("--dtype", argc, argv, &i, &missing))) {
             if (!cli_parse_dtype(v, dtype) || *dtype == RT5_DTYPE_F16)
-                return cli_usage_error(CMD, "--dtype wants f32, bf16 or int8, not '%s'", v);
+                return cli_usage_error(CMD, "--dtype wants f32, bf16, int8 or auto, not '%s'", v);
+            *dtype = rt5_dtype_resolve(*dtype);
             o->dtype = rt5_dtype_name(*dtype);
         } else if ((v = cli_opt_value("--dump-pairs", argc, argv, &i, &missing))) {
             o->dump_pairs = v;

@@ -1,6 +1,8 @@
 /*
- * cmd_info.c -- `rankt5 info --model PATH`: load a checkpoint exactly as
- * scoring would (every tensor validated, weights prepared), then print the
+ * cmd_info.c -- `rankt5 info [--model PATH]`: what this CPU runs (the
+ * instruction set in use, the kernel table, which dtypes compute here and
+ * what --dtype auto picks), then, given a checkpoint, load it exactly as
+ * scoring would (every tensor validated, weights prepared) and print the
  * inferred T5 configuration, parameter count, dtypes, bytes mapped, load
  * time and any warnings. A bad file exits 1 with the loader's message.
  */
@@ -20,21 +22,23 @@ typedef struct info_opts {
 
 static void print_help(void)
 {
-    printf("Usage: rankt5 info --model PATH [options]\n\n"
-           "Loads a checkpoint, checks every tensor against the T5 configuration inferred\n"
-           "from the tensor shapes, and prints that configuration.\n\n"
+    printf("Usage: rankt5 info [--model PATH] [options]\n\n"
+           "Prints what this CPU runs: the instruction set in use (after RT5_MAX_ISA), the\n"
+           "kernel table, the dtypes that compute here and what --dtype auto picks. With\n"
+           "--model, also loads the checkpoint, checks every tensor against the T5\n"
+           "configuration inferred from the tensor shapes, and prints that configuration.\n\n"
            "PATH is one of:\n"
            "  pytorch_model.bin     a torch.save zip archive (read without running its pickle)\n"
            "  model.safetensors     a safetensors file\n"
            "  *.index.json          a sharded checkpoint's index\n"
            "  a folder              holding one of the above, and optionally config.json\n\n"
            "Options:\n"
-           "  --model PATH          the checkpoint (required)\n"
+           "  --model PATH          the checkpoint (optional: without it, the CPU only)\n"
            "  --config FILE         a Hugging Face config.json; by default the config.json\n"
            "                        beside the checkpoint is used when there is one. It sets\n"
            "                        layer_norm_epsilon and relative_attention_max_distance and\n"
            "                        is checked against the tensor shapes\n"
-           "  --dtype f32|bf16|int8 the compute dtype to prepare (default f32)\n"
+           "  --dtype f32|bf16|int8|auto  the compute dtype to prepare (default f32)\n"
            "  --json                print one JSON object instead of text\n"
            "  -v, --verbose         print the load steps to stderr\n\n"
            "Example:\n"
@@ -60,8 +64,6 @@ static int parse_args(int argc, char **argv, info_opts *o)
             return cli_usage_error(CMD, "unknown option '%s'", a);
         }
     }
-    if (!o->model_path)
-        return cli_usage_error(CMD, "--model PATH is required");
     return 0;
 }
 
@@ -77,6 +79,57 @@ static void with_commas(uint64_t v, char *buf, size_t cap)
         buf[at++] = digits[i];
     }
     buf[at] = 0;
+}
+
+/* "f32 int8" and so on: the dtypes that compute on this CPU. */
+static void runnable_dtypes(char *buf, size_t cap)
+{
+    static const rt5_dtype all[] = {RT5_DTYPE_F32, RT5_DTYPE_BF16, RT5_DTYPE_INT8};
+    buf[0] = 0;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (rt5_cpu_dtype_supported(all[i], NULL) == RT5_OK)
+            snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s", buf[0] ? " " : "", rt5_dtype_name(all[i]));
+}
+
+static void print_cpu_text(void)
+{
+    rt5_cpu_info c;
+    rt5_cpu_get_info(&c);
+    char dtypes[64];
+    runnable_dtypes(dtypes, sizeof dtypes);
+    const char *why = NULL;
+    rt5_cpu_dtype_supported(RT5_DTYPE_BF16, &why);
+    printf("cpu isa          %s", c.isa);
+    if (c.isa_cap)
+        printf(" (CPU has %s; capped at %s)", c.isa_detected, c.isa_cap);
+    printf("\n");
+    if (c.note[0])
+        printf("cpu note         %s\n", c.note);
+    printf("kernels          %s (attention, norms); oneDNN for the products\n", c.kernels);
+    printf("dtypes native    %s\n", dtypes);
+    printf("int8 products    %s\n", c.int8_vnni ? "VNNI: u8 x s8 summed exactly in s32"
+                                                : "no VNNI: each product runs as two exact halves (8-bit accuracy, "
+                                                  "twice the multiplies)");
+    if (why)
+        printf("bf16             refused: %s\n", why);
+    printf("dtype auto       %s\n", rt5_dtype_name(rt5_dtype_resolve(RT5_DTYPE_AUTO)));
+}
+
+static json_t *cpu_json(void)
+{
+    rt5_cpu_info c;
+    rt5_cpu_get_info(&c);
+    json_t *dtypes = json_array();
+    static const rt5_dtype all[] = {RT5_DTYPE_F32, RT5_DTYPE_BF16, RT5_DTYPE_INT8};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (rt5_cpu_dtype_supported(all[i], NULL) == RT5_OK)
+            json_array_append_new(dtypes, json_string(rt5_dtype_name(all[i])));
+    const char *why = NULL;
+    rt5_cpu_dtype_supported(RT5_DTYPE_BF16, &why);
+    return json_pack("{s:s, s:s, s:s?, s:s, s:b, s:b, s:o, s:s, s:s?, s:s}", "isa", c.isa, "isa_detected",
+                     c.isa_detected, "isa_cap", c.isa_cap, "kernels", c.kernels, "bf16_native", c.bf16_native,
+                     "int8_vnni", c.int8_vnni, "dtypes", dtypes, "auto_dtype",
+                     rt5_dtype_name(rt5_dtype_resolve(RT5_DTYPE_AUTO)), "bf16_refused", why, "note", c.note);
 }
 
 static void print_text(const char *path, const rt5_model *model, const rt5_model_info *in)
@@ -103,6 +156,7 @@ static void print_text(const char *path, const rt5_model *model, const rt5_model
                in->n_linears_in_place < 4 * in->n_layers ? " (the rest reordered for this CPU at load)" : "");
     printf("bytes mapped     %s (%.2f GiB)\n", bytes, (double)in->bytes_mapped / (1u << 30));
     printf("load time        %.3f s\n", in->load_seconds);
+    print_cpu_text();
     printf("warnings         %d\n", in->n_warnings);
     for (int32_t i = 0; i < in->n_warnings; i++)
         printf("  %s\n", rt5_model_warning(model, i));
@@ -124,6 +178,7 @@ static int print_json(const char *path, const rt5_model *model, const rt5_model_
         rt5_dtype_name(in->compute_dtype), "bytes_mapped", (json_int_t)in->bytes_mapped,
         "load_seconds", in->load_seconds, "warnings", warnings);
     if (o) {
+        json_object_set_new(o, "cpu", cpu_json());
         json_object_set_new(o, "converted", json_boolean(in->converted));
         json_object_set_new(o, "linears_in_place", json_integer(in->n_linears_in_place));
     }
@@ -142,6 +197,20 @@ int rt5_cli_info(int argc, char **argv)
     int rc = parse_args(argc, argv, &o);
     if (rc != 0)
         return rc < 0 ? CLI_EXIT_OK : rc;
+    if (!o.model_path) { /* the CPU alone */
+        if (!o.json) {
+            print_cpu_text();
+            return CLI_EXIT_OK;
+        }
+        json_t *c = json_pack("{s:o}", "cpu", cpu_json());
+        char *text = c ? json_dumps(c, JSON_INDENT(2)) : NULL;
+        json_decref(c);
+        if (!text)
+            return cli_error(CMD, "out of memory");
+        printf("%s\n", text);
+        free(text);
+        return CLI_EXIT_OK;
+    }
     rt5_model *model = NULL;
     rt5_status st = rt5_model_load(o.model_path, &o.params, &model);
     if (st != RT5_OK) {

@@ -34,7 +34,7 @@ static void print_help(void)
         "Model:\n"
         "  --model PATH             checkpoint (.bin, .safetensors, or a directory)\n"
         "  --tokenizer FILE         T5 spiece.model or tokenizer.json\n"
-        "  --dtype f32|bf16|f16|int8  compute dtype (default f32)\n"
+        "  --dtype f32|bf16|f16|int8|auto  compute dtype (default f32; auto: see rankt5 info)\n"
         "  --model-name NAME        name reported by /info and Jina's \"model\" (default: file name)\n"
         "  --threads N              engine threads (default: all cores)\n"
         "  --workers N              engine batches scored concurrently (default: the engine's\n"
@@ -109,7 +109,7 @@ static int parse_valued(serve_opts *o, const char *name, const char *v)
     if (strcmp(name, "--model-name") == 0) { o->model_name = v; return 0; }
     if (strcmp(name, "--dtype") == 0) {
         if (!cli_parse_dtype(v, &o->dtype))
-            return cli_usage_error(CMD, "--dtype wants f32, bf16, f16 or int8, got '%s'", v);
+            return cli_usage_error(CMD, "--dtype wants f32, bf16, f16, int8 or auto, got '%s'", v);
         return 0;
     }
     NUM("--port", 0, 65535, p->port)

@@ -23,7 +23,8 @@ const char cli_scorer_help[] =
     "                      the --model folder, as its manifest names it)\n"
     "  --config FILE       config.json (default: the one beside the checkpoint, if any;\n"
     "                      otherwise dimensions are inferred from tensor shapes)\n"
-    "  --dtype T           compute dtype: f32 (default), bf16 or int8\n"
+    "  --dtype T           compute dtype: f32 (default), bf16, int8, or auto (the fastest\n"
+    "                      that passes the accuracy gates on this CPU; `rankt5 info`)\n"
     "  --max-length N      tokens per pair, specials included (default: the manifest's, else\n"
     "                      512); longer pairs\n"
     "                      are cut longest-first, as Hugging Face does\n"
@@ -115,7 +116,7 @@ int cli_scorer_parse_opt(cli_scorer_opts *o, const char *cmd, int argc, char **a
     }
     if ((v = cli_opt_value("--dtype", argc, argv, i, &missing))) {
         if (!cli_parse_dtype(v, &o->dtype))
-            return -cli_usage_error(cmd, "--dtype wants f32, bf16 or int8, not '%s'", v);
+            return -cli_usage_error(cmd, "--dtype wants f32, bf16, int8 or auto, not '%s'", v);
         return 1;
     }
     if (missing)

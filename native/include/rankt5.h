@@ -74,6 +74,42 @@ RT5_API const char *rt5_status_str(rt5_status status);
 RT5_API const char *rt5_version(void);
 
 /* ------------------------------------------------------------------------ */
+/* The CPU                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * What this CPU runs, detected once when the library loads. The library is
+ * built for baseline x86-64 and picks its kernels and oneDNN's at run time,
+ * so one build serves AVX2-only and AVX-512 machines alike.
+ *
+ * The environment variable RT5_MAX_ISA (baseline, avx2, avx512, avx512_vnni,
+ * avx512_bf16 or amx), read at load, caps both our kernels and oneDNN: an
+ * AVX-512 machine with RT5_MAX_ISA=avx2 computes as an AVX2-only CPU (the
+ * test suite runs that way too). oneDNN's own ONEDNN_MAX_CPU_ISA is followed
+ * as well. All strings are static.
+ */
+typedef struct rt5_cpu_info {
+    const char *isa;          /* level in use: "amx", "avx512_bf16",
+                                 "avx512_vnni", "avx512", "avx2" or
+                                 "baseline" (x86-64 without AVX2+FMA)      */
+    const char *isa_detected; /* what the CPU offers, before any cap       */
+    const char *isa_cap;      /* RT5_MAX_ISA (or ONEDNN_MAX_CPU_ISA) as
+                                 given, NULL when uncapped                 */
+    const char *kernels;      /* our attention/norm kernel table:
+                                 "avx512", "avx2" or "portable"            */
+    int32_t bf16_native;      /* 1: bf16 arithmetic (AVX512_BF16 or AMX);
+                                 0: RT5_DTYPE_BF16 is refused at load      */
+    int32_t int8_vnni;        /* 1: u8 x s8 products summed exactly at
+                                 full 8 bits (VNNI or AMX); 0: int8 runs
+                                 with 7-bit activations, whose pair sums
+                                 cannot saturate (docs/performance.md)     */
+    const char *note;         /* a cap that was not applied, or ""         */
+} rt5_cpu_info;
+
+/* Fills *info. RT5_ERR_INVALID_ARGUMENT for NULL. */
+RT5_API rt5_status rt5_cpu_get_info(rt5_cpu_info *info);
+
+/* ------------------------------------------------------------------------ */
 /* Tokenizer                                                                */
 /* ------------------------------------------------------------------------ */
 
@@ -189,17 +225,39 @@ typedef enum rt5_dtype {
     RT5_DTYPE_F32 = 0,
     RT5_DTYPE_F16 = 1,
     RT5_DTYPE_BF16 = 2,
-    RT5_DTYPE_INT8 = 3
+    RT5_DTYPE_INT8 = 3,
+    RT5_DTYPE_AUTO = 4   /* compute dtype only: the fastest dtype that passes
+                            the accuracy gates on this CPU (int8 with VNNI or
+                            AMX; f32 without, where exact int8 takes two
+                            products), resolved at load and reported by
+                            rt5_model_get_info */
 } rt5_dtype;
 
-/* "f32", "f16", "bf16", "int8". */
+/* "f32", "f16", "bf16", "int8", "auto". */
 RT5_API const char *rt5_dtype_name(rt5_dtype dtype);
 
+/* Whether dtype computes on this CPU (rt5_cpu_info, after any cap): RT5_OK,
+ * or RT5_ERR_UNSUPPORTED with *why (static; why may be NULL) naming the
+ * missing CPU feature and the dtypes that do run here. */
+RT5_API rt5_status rt5_cpu_dtype_supported(rt5_dtype dtype, const char **why);
+
+/* What RT5_DTYPE_AUTO means on this CPU: RT5_DTYPE_INT8 with VNNI or AMX
+ * (int8 passes the accuracy gates and is the fastest there), else
+ * RT5_DTYPE_F32 (int8 passes the same gates without VNNI but runs each
+ * product twice and measured slower than f32 on AVX2; docs/performance.md,
+ * "CPU classes"). Any other dtype is returned as is. */
+RT5_API rt5_dtype rt5_dtype_resolve(rt5_dtype dtype);
+
 typedef struct rt5_model_params {
-    rt5_dtype compute_dtype;  /* default RT5_DTYPE_F32. A converted file
-                                 (rt5_model_save) computes in the dtype it
-                                 was converted to: F32 then means "as
-                                 stored"; another dtype is an error.      */
+    rt5_dtype compute_dtype;  /* default RT5_DTYPE_F32. RT5_DTYPE_AUTO is
+                                 resolved at load (rt5_dtype_resolve); a
+                                 dtype this CPU does not compute (bf16
+                                 without AVX512_BF16/AMX) fails with
+                                 RT5_ERR_UNSUPPORTED and the reason. A
+                                 converted file (rt5_model_save) computes
+                                 in the dtype it was converted to: F32 or
+                                 AUTO then mean "as stored"; another dtype
+                                 is an error.                             */
     const char *config_path;  /* optional config.json; NULL = use the one
                                  beside the checkpoint if there is one      */
     int verbose;              /* nonzero: print load steps to stderr       */

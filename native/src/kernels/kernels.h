@@ -5,7 +5,8 @@
  * the per-head attention products, softmax, RMSNorm and the gated
  * activation -- runs through this table. Every kernel has a portable C
  * version (portable.c) that defines its meaning; an ISA file (x86/avx512.c)
- * may override entries. The table is chosen once from the CPU's features;
+ * may override entries; x86/avx2.c is the portable file compiled for AVX2.
+ * The table is chosen once from the CPU's features (core/cpu.h);
  * RT5_KERNELS=portable in the environment forces the portable one.
  * tests/test_kernels.c checks each override against its twin.
  *
@@ -21,7 +22,7 @@
 #include "kernels/lowp.h"
 
 typedef struct rt5__kernels {
-    const char *name; /* "portable", "avx512" */
+    const char *name; /* "portable", "avx2", "avx512" */
 
     /* C[m][n] += A[m][k] . B[k][n]. Small products inside attention
      * (q . k^T with k transposed, and p . v); k, n up to a few hundred. */
@@ -72,6 +73,9 @@ const rt5__kernels *rt5__kernels_get(void);
  * lacks it). For twin tests and forcing. */
 const rt5__kernels *rt5__kernels_portable(void);
 const rt5__kernels *rt5__kernels_avx512(void);
+/* The portable kernels compiled for AVX2+FMA (x86/avx2.c); NULL when the
+ * CPU or the compiler lacks them. */
+const rt5__kernels *rt5__kernels_avx2(void);
 
 /* dst[j][i] = src[i][j] for an r x c block: the portable twin of the
  * table's transpose (element by element, strided stores). */

@@ -109,6 +109,21 @@ void rt5__requant_row_relu_u8(uint8_t *q, float *y, const int32_t *acc, int n, f
     rt5__quantize_row_u8(q, y, inv_smooth, n, scale, q_zp);
 }
 
+void rt5__u8_split(uint8_t *q, uint8_t *hi, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint8_t h = q[i] > 128 ? (uint8_t)(q[i] - 128) : 0;
+        hi[i] = h;
+        q[i] = (uint8_t)(q[i] - h);
+    }
+}
+
+void rt5__add_s32(int32_t *acc, const int32_t *add, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        acc[i] += add[i];
+}
+
 float rt5__quantize_weight_row_s8(int8_t *q, const float *w, const float *col_mul, int k, int32_t *sum)
 {
     float amax = 0.0f;

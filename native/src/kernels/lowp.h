@@ -62,6 +62,23 @@ void rt5__requant_row_relu_u8(uint8_t *q, float *y, const int32_t *acc, int n, f
                               float *scale, int32_t *q_zp);
 
 /*
+ * Exact u8 x s8 products without VNNI. CPUs without VNNI (AVX2, AVX-512
+ * before Cascade Lake) multiply u8 by s8 with vpmaddubsw, which adds each
+ * pair of adjacent products into a saturating s16 lane: 2 x 255 x 127 = 64770
+ * clips at 32767 (oneDNN's guide, "int8 computation nuances", names this and
+ * asks for 7-bit inputs). Rather than drop a bit of every activation, a row
+ * of codes q (0..255) is split into lo = min(q, 128) and hi = q - lo
+ * (0..127): each half's pair sums stay within 2 x 128 x 127 = 32512, so
+ * W.lo + W.hi = W.q exactly, the same s32 products VNNI gives.
+ *
+ * rt5__u8_split: q[i] becomes lo, hi[i] gets hi, for n codes.
+ * rt5__add_s32:  acc[i] += add[i] (no overflow: |W.q| < 2^31 is checked at
+ *                plan time).
+ */
+void rt5__u8_split(uint8_t *q, uint8_t *hi, size_t n);
+void rt5__add_s32(int32_t *acc, const int32_t *add, size_t n);
+
+/*
  * Symmetric per-row s8 quantization of a weight row: scale = max|w| / 127
  * (1 for an all-zero row), q[j] = round(w[j] * col_mul[j] / scale) (col_mul
  * may be NULL). Returns the scale; *sum gets the sum of q.

@@ -1,6 +1,10 @@
 /*
  * portable.c -- the reference C versions of the kernels in kernels.h. They
  * define what each kernel computes; ISA versions are tested against them.
+ *
+ * x86/avx2.c compiles this same file a second time for AVX2+FMA (with
+ * RT5_PORTABLE_AS_AVX2 defined): the library itself is built for baseline
+ * x86-64, and gcc's vectorization of these loops for AVX2 is the AVX2 table.
  */
 #include "kernels/kernels.h"
 
@@ -74,27 +78,44 @@ static double dot_f64_portable(const float *a, const float *b, int n)
     return s;
 }
 
-void rt5__transpose(float *dst, size_t ld_dst, const float *src, size_t ld_src, int r, int c)
+#ifdef RT5_PORTABLE_AS_AVX2
+#define TABLE_FN avx2_table
+#define TABLE_NAME "avx2"
+#define TRANSPOSE transpose_avx2
+static
+#else
+#define TABLE_FN rt5__kernels_portable
+#define TABLE_NAME "portable"
+#define TRANSPOSE rt5__transpose
+#endif
+void TRANSPOSE(float *dst, size_t ld_dst, const float *src, size_t ld_src, int r, int c)
 {
     for (int i = 0; i < r; i++)
         for (int j = 0; j < c; j++)
             dst[(size_t)j * ld_dst + i] = src[(size_t)i * ld_src + j];
 }
 
-const rt5__kernels *rt5__kernels_portable(void)
+const rt5__kernels *TABLE_FN(void)
 {
     static const rt5__kernels table = {
-        .name = "portable",
+        .name = TABLE_NAME,
         .gemm_acc = gemm_acc_portable,
         .gemm_set = gemm_set_portable,
         .softmax_rows = softmax_rows_portable,
         .rms_norm = rms_norm_portable,
         .gelu_mul = gelu_mul_portable,
         .dot_f64 = dot_f64_portable,
-        .transpose = rt5__transpose,
+        .transpose = TRANSPOSE,
         .quantize_row_u8 = rt5__quantize_row_u8,
         .dequant_row = rt5__dequant_row,
         .requant_row_relu_u8 = rt5__requant_row_relu_u8,
     };
     return &table;
 }
+
+#ifdef RT5_PORTABLE_AS_AVX2
+const rt5__kernels *rt5__kernels_avx2(void)
+{
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? avx2_table() : NULL;
+}
+#endif

@@ -175,6 +175,8 @@ static rt5_status init_plans(rt5_model *model)
         st = rt5__gemm_plan_init_dtype(&c->plans[p], c->engine, k, n, plan_epilogue(&model->config, p),
                                        plan_dtype(model, p), &model->err);
     }
+    if (st == RT5_OK)
+        rt5__plans_common_rows(c->plans, RT5__N_PLANS);
     return st;
 }
 
@@ -294,6 +296,16 @@ static rt5_status bind_all(rt5__workspace *ws, void *scratchpad, rt5__errmsg *er
     return RT5_OK;
 }
 
+/* Rows of the activation buffers a batch of m rows touches: m rounded up,
+ * or the f32 products' padding on CPUs without AVX-512 (linear.c). */
+static int32_t padded_rows(const rt5__compute *c, int32_t m)
+{
+    int32_t rows = rt5__round_rows(m);
+    for (int p = 0; p < RT5__N_PLANS; p++)
+        rows = RT5_MAX(rows, rt5__gemm_plan_rows(&c->plans[p], m));
+    return rows;
+}
+
 rt5_status rt5__workspace_create(const rt5_model *model, int32_t max_tokens, int32_t max_length,
                                  int32_t n_threads, rt5__workspace **out, rt5__errmsg *err)
 {
@@ -315,7 +327,8 @@ rt5_status rt5__workspace_create(const rt5_model *model, int32_t max_tokens, int
 #else
     ws->n_threads = 1;
 #endif
-    size_t rows = (size_t)rt5__round_rows(max_tokens), slab = RT5_MIN(rows, (size_t)RT5__MAX_CHUNK);
+    size_t rows = (size_t)padded_rows(c, max_tokens);
+    size_t slab = (size_t)padded_rows(c, RT5_MIN(rt5__round_rows(max_tokens), RT5__MAX_CHUNK));
     size_t d = (size_t)cfg->d_model, inner = (size_t)cfg->n_heads * cfg->d_kv, ff = (size_t)cfg->d_ff;
     size_t scratch_bytes = 0;
     for (int p = 0; p < RT5__N_PLANS; p++)
@@ -423,7 +436,7 @@ static int32_t gather(rt5__workspace *ws, const rt5_seq *seqs, size_t n)
             memcpy(ws->h + (size_t)t * d, ws->model->weights.embed + (size_t)seqs[i].ids[j] * d, d * sizeof(float));
     }
     ws->seq_off[n] = t;
-    int32_t padded = rt5__round_rows(t);
+    int32_t padded = padded_rows(ws->c, t);
     memset(ws->h + (size_t)t * d, 0, (size_t)(padded - t) * d * sizeof(float));
     memset(ws->x + (size_t)t * d, 0, (size_t)(padded - t) * d * sizeof(float));
     return t;
@@ -533,7 +546,7 @@ static rt5_status last_block(rt5__workspace *ws, int32_t layer, int32_t t, size_
     double t0 = rt5__now_seconds();
     for (size_t s = 0; s < n; s++)
         memcpy(ws->x + s * d, ws->h + (size_t)ws->seq_off[s] * d, d * sizeof(float));
-    int32_t padded = rt5__round_rows(rows);
+    int32_t padded = padded_rows(ws->c, rows);
     memset(ws->x + (size_t)rows * d, 0, (size_t)(padded - rows) * d * sizeof(float));
     memset(ws->attn + (size_t)rows * cfg->n_heads * cfg->d_kv, 0,
            (size_t)(padded - rows) * cfg->n_heads * cfg->d_kv * sizeof(float));
@@ -581,7 +594,7 @@ static void finish(rt5__workspace *ws, size_t n, float *scores)
     size_t d = (size_t)m->config.d_model, inner = (size_t)m->config.n_heads * m->config.d_kv;
     for (size_t s = 0; s < n; s++)
         k->rms_norm(ws->h + s * d, ws->x + s * d, w->final_ln, (int)d, m->config.eps);
-    size_t qkv_floats = (size_t)rt5__round_rows(ws->max_tokens) * 3 * inner;
+    size_t qkv_floats = (size_t)padded_rows(ws->c, ws->max_tokens) * 3 * inner;
     size_t group = 2 * d * n <= qkv_floats ? n : 1;
     double *t = group > 1 ? (double *)ws->qkv : ws->head_tmp; /* (group, d) */
     for (size_t s0 = 0; s0 < n; s0 += group) {

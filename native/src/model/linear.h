@@ -17,6 +17,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include "core/common.h"
+#include "core/cpu.h"
 
 /* Row counts a batch is cut into; M is first rounded up to RT5__ROW_ALIGN. */
 #define RT5__ROW_ALIGN 8
@@ -34,8 +35,23 @@ typedef struct rt5__gemm_plan {
     int32_t k, n;
     rt5__epilogue epilogue;
     rt5_dtype dtype;                          /* F32, BF16 or INT8 (linear_lowp.c) */
+    bool u8_split;                            /* INT8 without VNNI: run each product
+                                                 as two exact halves (lowp.h) */
     dnnl_memory_desc_t weights_md;            /* packed layout, (k, n)     */
-    dnnl_primitive_t prims[RT5__N_CHUNKS];    /* rows = rt5__chunk_rows[i] */
+    /* F32: the row counts of prims[], largest first (n_rows of them; 0
+     * after). rt5__chunk_rows on oneDNN's brgemm; on its gemm:jit (CPUs
+     * without AVX-512) the sizes that keep every row on one summation order
+     * (linear.c, "batch invariance"). BF16/INT8 use rt5__chunk_rows. */
+    int32_t rows[RT5__N_CHUNKS];
+    int32_t n_rows;
+    bool gemm_jit;                            /* F32: oneDNN runs gemm:jit */
+    bool own_gemm;                            /* F32 on gemm:jit, widths whose rows
+                                                 gemm:jit cannot keep on one order:
+                                                 the kernel table's gemm instead  */
+    char impl[64];                            /* oneDNN's implementation of chunk 0;
+                                                 every chunk runs the same one   */
+    dnnl_primitive_t prims[RT5__N_CHUNKS];    /* rows = rows[i] (f32), or
+                                                 rt5__chunk_rows[i]        */
     dnnl_memory_desc_t scratch_md[RT5__N_CHUNKS];
     size_t scratch_bytes;                     /* max over the chunks       */
     /* BF16 + ReLU plans only: the same products writing bf16, so that the
@@ -77,6 +93,11 @@ typedef struct rt5__linear_binding {
     int32_t *row_zp;         /* INT8: (256) per-token zero point            */
     float *outlier_x;        /* INT8: (256, RT5__MAX_OUTLIERS)              */
     float *row_tmp;          /* INT8 ReLU: one (n) row per thread            */
+    /* INT8 with u8_split (no VNNI): the high halves of the codes and their
+     * products, src_hi/dst_hi bound to them per chunk (lowp.h) */
+    uint8_t *lowp_src_hi;    /* (256, k) u8                                 */
+    int32_t *acc_hi;         /* (256, n) s32                                */
+    dnnl_memory_t src_hi[RT5__N_CHUNKS], dst_hi[RT5__N_CHUNKS];
     int32_t n_tmp_rows;
     double convert_seconds;  /* time spent converting/quantizing/rescaling  */
 } rt5__linear_binding;
@@ -107,10 +128,15 @@ rt5_status rt5__lowp_run(const rt5__linear *lin, rt5__linear_binding *b, dnnl_st
                          const float *x, float *y, int32_t m);
 
 /* Returns from the calling function (which has an rt5__errmsg *err in scope)
- * with RT5_ERR_OUT_OF_MEMORY or RT5_ERR_INTERNAL when a oneDNN call fails. */
+ * when a oneDNN call fails: RT5_ERR_OUT_OF_MEMORY, RT5_ERR_UNSUPPORTED when
+ * oneDNN has no implementation for this CPU, else RT5_ERR_INTERNAL. */
 #define DNNL_TRY(call, what)                                                              \
     do {                                                                                  \
         dnnl_status_t st_ = (call);                                                       \
+        if (st_ == dnnl_unimplemented)                                                    \
+            return rt5__fail(err, RT5_ERR_UNSUPPORTED, "oneDNN has no %s for this CPU "   \
+                             "(instruction set in use: %s)", what,                        \
+                             rt5__isa_name(rt5__cpu_get()->isa));                         \
         if (st_ != dnnl_success)                                                          \
             return rt5__fail(err, st_ == dnnl_out_of_memory ? RT5_ERR_OUT_OF_MEMORY       \
                                                             : RT5_ERR_INTERNAL,           \
@@ -190,5 +216,28 @@ static inline int32_t rt5__round_rows(int32_t m)
 {
     return (m + RT5__ROW_ALIGN - 1) / RT5__ROW_ALIGN * RT5__ROW_ALIGN;
 }
+
+/* The chunk (index into plan->rows) for the next rows of a batch with left
+ * rows still to do (linear.c). */
+int rt5__plan_pick_chunk(const rt5__gemm_plan *plan, int32_t left);
+
+/* A primitive descriptor for desc whose implementation is plan->impl when
+ * oneDNN has one for this shape (*same = true), else its first choice
+ * (*same = false); plan->impl "" takes the first choice and records it. */
+rt5_status rt5__plan_make_pd(rt5__gemm_plan *plan, const dnnl_matmul_desc_t *desc, dnnl_primitive_attr_t attr,
+                             dnnl_engine_t engine, dnnl_primitive_desc_t *pd, bool *same, rt5__errmsg *err);
+
+/* Removes chunk i of a plan (its primitives and row count). */
+void rt5__plan_drop_chunk(rt5__gemm_plan *plan, int i);
+
+/* Keeps in each bf16/int8 plan of plans[0..n) only the row counts all of
+ * them have, so that the FFN's two products (rt5__linear_run_ffn) can run
+ * the same chunks. */
+void rt5__plans_common_rows(rt5__gemm_plan *plans, int n);
+
+/* Rows of x and y that rt5__linear_run touches for a batch of m rows: m
+ * rounded up to RT5__ROW_ALIGN, or more where an f32 plan pads a small batch
+ * to its smallest chunk (see linear.c). Never less than for a smaller m. */
+int32_t rt5__gemm_plan_rows(const rt5__gemm_plan *plan, int32_t m);
 
 #endif /* RT5_MODEL_LINEAR_H */

@@ -31,6 +31,7 @@
 #include <omp.h>
 #endif
 
+#include "core/cpu.h"
 #include "kernels/kernels.h"
 #include "kernels/lowp.h"
 
@@ -69,10 +70,10 @@ static size_t src_elem(rt5_dtype dt)
 /* The primitive for chunk idx into *prim; bf16_dst: write bf16 instead of
  * the dtype's usual dst. The first one chooses the packed weight layout. */
 static rt5_status make_prim(rt5__gemm_plan *plan, int idx, dnnl_engine_t engine, dnnl_primitive_attr_t attr,
-                            bool bf16_dst, dnnl_primitive_t *prim, rt5__errmsg *err)
+                            bool bf16_dst, dnnl_primitive_t *prim, bool *same, rt5__errmsg *err)
 {
     dnnl_memory_desc_t src, wei, dst;
-    dnnl_dims_t sd = {rt5__chunk_rows[idx], plan->k}, wd = {plan->k, plan->n}, dd = {rt5__chunk_rows[idx], plan->n};
+    dnnl_dims_t sd = {plan->rows[idx], plan->k}, wd = {plan->k, plan->n}, dd = {plan->rows[idx], plan->n};
     DNNL_TRY(dnnl_memory_desc_init_by_tag(&src, 2, sd, src_type(plan->dtype), dnnl_ab), "src md");
     DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst, 2, dd, bf16_dst ? dnnl_bf16 : dst_type(plan->dtype), dnnl_ab),
              "dst md");
@@ -84,7 +85,9 @@ static rt5_status make_prim(rt5__gemm_plan *plan, int idx, dnnl_engine_t engine,
     dnnl_matmul_desc_t desc;
     DNNL_TRY(dnnl_matmul_desc_init(&desc, &src, &wei, NULL, &dst), "matmul desc");
     dnnl_primitive_desc_t pd;
-    DNNL_TRY(dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL), "low-precision matmul primitive desc");
+    rt5_status rs = rt5__plan_make_pd(plan, &desc, attr, engine, &pd, same, err);
+    if (rs != RT5_OK)
+        return rs;
     if (idx == 0 && !bf16_dst)
         plan->weights_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     /* the binding's scratchpad memory gets the larger of the two sets' */
@@ -104,20 +107,33 @@ rt5_status rt5__lowp_plan_init(rt5__gemm_plan *plan, dnnl_engine_t engine, rt5__
     if (plan->dtype != RT5_DTYPE_BF16 && plan->dtype != RT5_DTYPE_INT8)
         return rt5__fail(err, RT5_ERR_UNSUPPORTED, "compute dtype %s is not supported (f32, bf16 or int8)",
                          rt5_dtype_name(plan->dtype));
+    if (plan->dtype == RT5_DTYPE_BF16 && !rt5__cpu_bf16_native())
+        return rt5__fail(err, RT5_ERR_UNSUPPORTED, "%s", rt5__cpu_get()->bf16_why);
     /* u8 x s8 products and zp * colsum must stay inside s32: 255 * 127 * k */
     if (plan->dtype == RT5_DTYPE_INT8 && plan->k > INT32_MAX / (255 * 127))
         return rt5__fail(err, RT5_ERR_UNSUPPORTED, "int8: %d input features would overflow the s32 products "
                          "(at most %d)", plan->k, INT32_MAX / (255 * 127));
+    /* without VNNI, each product runs as two whose pair sums fit s16 */
+    plan->u8_split = !rt5__cpu_int8_vnni();
     dnnl_primitive_attr_t attr = NULL;
     /* bf16 keeps the f32 post-ops; int8 rescales in rt5__dequant_row. */
     rt5__epilogue epi = plan->dtype == RT5_DTYPE_INT8 ? RT5__EPI_NONE : plan->epilogue;
     rt5_status st = rt5__linear_make_attr(&attr, epi, err);
     bool chain = plan->dtype == RT5_DTYPE_BF16 && plan->epilogue == RT5__EPI_RELU;
-    for (int i = 0; st == RT5_OK && i < RT5__N_CHUNKS; i++) {
-        st = make_prim(plan, i, engine, attr, false, &plan->prims[i], err);
+    /* Chunk 0 (1024 rows) picks the weight layout and the kernel; a smaller
+     * size whose best kernel is another one (AVX-512 bf16 instead of AMX for
+     * 8 rows, say, which rounds differently) is dropped, so a row's result
+     * does not depend on its batch. Chunks over LOWP_MAX_ROWS are not run. */
+    for (int i = 0; st == RT5_OK && i < plan->n_rows; i++) {
+        bool same = true, same_bf16 = true;
+        st = make_prim(plan, i, engine, attr, false, &plan->prims[i], &same, err);
         if (st == RT5_OK && chain)
-            st = make_prim(plan, i, engine, attr, true, &plan->prims_bf16_dst[i], err);
+            st = make_prim(plan, i, engine, attr, true, &plan->prims_bf16_dst[i], &same_bf16, err);
+        if (st == RT5_OK && (!same || !same_bf16))
+            rt5__plan_drop_chunk(plan, i--);
     }
+    while (st == RT5_OK && plan->n_rows > 0 && plan->rows[0] > LOWP_MAX_ROWS)
+        rt5__plan_drop_chunk(plan, 0);
     if (attr)
         dnnl_primitive_attr_destroy(attr);
     if (st != RT5_OK)
@@ -208,13 +224,20 @@ rt5_status rt5__lowp_bind(rt5__linear_binding *b, const rt5__gemm_plan *plan, dn
         b->n_tmp_rows = plan->epilogue == RT5__EPI_RELU ? 1 : 0;
 #endif
         b->row_tmp = b->n_tmp_rows ? malloc((size_t)b->n_tmp_rows * n * sizeof(float)) : NULL;
+        if (plan->u8_split) {
+            b->lowp_src_hi = aligned_alloc(64, (rows * k + 63) / 64 * 64);
+            b->acc_hi = aligned_alloc(64, rows * n * sizeof(int32_t));
+            if (!b->lowp_src_hi || !b->acc_hi)
+                return rt5__fail(err, RT5_ERR_OUT_OF_MEMORY, "session: int8 split buffers for a %zu x %zu product",
+                                 k, n);
+        }
     }
     if (!b->lowp_src || (plan->dtype == RT5_DTYPE_INT8 && (!b->acc || !b->row_scale || !b->row_zp ||
                                                           !b->outlier_x || (b->n_tmp_rows && !b->row_tmp))))
         return rt5__fail(err, RT5_ERR_OUT_OF_MEMORY, "session: low-precision buffers for a %zu x %zu product", k, n);
-    for (int i = 0; i < RT5__N_CHUNKS; i++) {
+    for (int i = 0; i < plan->n_rows; i++) {
         dnnl_memory_desc_t src, dst;
-        dnnl_dims_t sd = {rt5__chunk_rows[i], plan->k}, dd = {rt5__chunk_rows[i], plan->n};
+        dnnl_dims_t sd = {plan->rows[i], plan->k}, dd = {plan->rows[i], plan->n};
         DNNL_TRY(dnnl_memory_desc_init_by_tag(&src, 2, sd, src_type(plan->dtype), dnnl_ab), "src md");
         DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst, 2, dd, dst_type(plan->dtype), dnnl_ab), "dst md");
         DNNL_TRY(dnnl_memory_create(&b->src[i], &src, engine, b->lowp_src), "src memory");
@@ -222,6 +245,10 @@ rt5_status rt5__lowp_bind(rt5__linear_binding *b, const rt5__gemm_plan *plan, dn
                                     plan->dtype == RT5_DTYPE_INT8 ? (void *)b->acc : DNNL_MEMORY_NONE),
                  "dst memory");
         DNNL_TRY(dnnl_memory_create(&b->scratch[i], &plan->scratch_md[i], engine, scratchpad), "scratchpad memory");
+        if (b->lowp_src_hi) {
+            DNNL_TRY(dnnl_memory_create(&b->src_hi[i], &src, engine, b->lowp_src_hi), "src memory");
+            DNNL_TRY(dnnl_memory_create(&b->dst_hi[i], &dst, engine, b->acc_hi), "dst memory");
+        }
         if (plan->prims_bf16_dst[i]) {
             DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst, 2, dd, dnnl_bf16, dnnl_ab), "bf16 dst md");
             DNNL_TRY(dnnl_memory_create(&b->dst_bf16[i], &dst, engine, DNNL_MEMORY_NONE), "bf16 dst memory");
@@ -240,6 +267,16 @@ void rt5__lowp_unbind(rt5__linear_binding *b)
     free(b->row_zp);
     free(b->outlier_x);
     free(b->row_tmp);
+    free(b->lowp_src_hi);
+    free(b->acc_hi);
+    for (int i = 0; i < RT5__N_CHUNKS; i++) {
+        if (b->src_hi[i])
+            dnnl_memory_destroy(b->src_hi[i]);
+        if (b->dst_hi[i])
+            dnnl_memory_destroy(b->dst_hi[i]);
+        b->src_hi[i] = NULL, b->dst_hi[i] = NULL;
+    }
+    b->lowp_src_hi = NULL, b->acc_hi = NULL;
     b->lowp_src = NULL, b->acc = NULL, b->row_scale = NULL, b->row_zp = NULL;
     b->outlier_x = NULL, b->row_tmp = NULL;
 }
@@ -337,6 +374,29 @@ static dnnl_status_t execute(dnnl_primitive_t prim, const rt5__linear *lin, dnnl
     return st == dnnl_success ? dnnl_stream_wait(stream) : st;
 }
 
+/* The s32 products of chunk c into b->acc. With u8_split (no VNNI) the codes
+ * are halved first and the two exact products summed (lowp.h): the same
+ * integers VNNI computes, at twice the multiply count. */
+static dnnl_status_t int8_execute(const rt5__linear *lin, rt5__linear_binding *b, dnnl_stream_t stream, int c)
+{
+    const rt5__gemm_plan *plan = lin->plan;
+    if (!plan->u8_split)
+        return execute(plan->prims[c], lin, b->src[c], b->dst[c], b->scratch[c], stream);
+    size_t rows = (size_t)plan->rows[c], k = (size_t)plan->k, n = (size_t)plan->n;
+    rt5__u8_split(b->lowp_src, b->lowp_src_hi, rows * k);
+    dnnl_status_t st = execute(plan->prims[c], lin, b->src[c], b->dst[c], b->scratch[c], stream);
+    if (st == dnnl_success)
+        st = execute(plan->prims[c], lin, b->src_hi[c], b->dst_hi[c], b->scratch[c], stream);
+    if (st != dnnl_success)
+        return st;
+#ifdef _OPENMP
+#pragma omp parallel for if (rows * n >= PARALLEL_MIN)
+#endif
+    for (size_t r = 0; r < rows; r++)
+        rt5__add_s32(b->acc + r * n, b->acc_hi + r * n, n);
+    return dnnl_success;
+}
+
 /* Chunk c of rows whose input already sits converted in b->lowp_src: the
  * product, then (int8) the rescale into y (stream_y: see dequant_chunk). */
 static rt5_status product_chunk(const rt5__linear *lin, rt5__linear_binding *b, dnnl_stream_t stream, int c,
@@ -346,12 +406,14 @@ static rt5_status product_chunk(const rt5__linear *lin, rt5__linear_binding *b, 
     if (lin->plan->dtype == RT5_DTYPE_BF16)
         st = dnnl_memory_set_data_handle(b->dst[c], y);
     if (st == dnnl_success)
-        st = execute(lin->plan->prims[c], lin, b->src[c], b->dst[c], b->scratch[c], stream);
+        st = lin->plan->dtype == RT5_DTYPE_INT8 ? int8_execute(lin, b, stream, c)
+                                                : execute(lin->plan->prims[c], lin, b->src[c], b->dst[c], b->scratch[c],
+                                                          stream);
     if (st != dnnl_success)
         return RT5_ERR_INTERNAL;
     if (lin->plan->dtype == RT5_DTYPE_INT8) {
         double t0 = rt5__now_seconds();
-        dequant_chunk(lin, b, y, rt5__chunk_rows[c], stream_y);
+        dequant_chunk(lin, b, y, lin->plan->rows[c], stream_y);
         b->convert_seconds += rt5__now_seconds() - t0;
     }
     return RT5_OK;
@@ -364,15 +426,6 @@ static void timed_convert(const rt5__linear *lin, rt5__linear_binding *b, const 
     b->convert_seconds += rt5__now_seconds() - t0;
 }
 
-/* The largest chunk that fits rows - done (and LOWP_MAX_ROWS). */
-static int chunk_index(int32_t left)
-{
-    int c = 0;
-    while (rt5__chunk_rows[c] > RT5_MIN(left, LOWP_MAX_ROWS))
-        c++;
-    return c;
-}
-
 rt5_status rt5__lowp_run(const rt5__linear *lin, rt5__linear_binding *b, dnnl_stream_t stream,
                          const float *x, float *y, int32_t m)
 {
@@ -380,12 +433,12 @@ rt5_status rt5__lowp_run(const rt5__linear *lin, rt5__linear_binding *b, dnnl_st
     int32_t rows = rt5__round_rows(m), done = 0;
     bool stream_y = (size_t)rows * (size_t)plan->n * sizeof(float) >= STREAM_MIN_BYTES;
     while (done < rows) {
-        int c = chunk_index(rows - done);
-        timed_convert(lin, b, x + (size_t)done * plan->k, rt5__chunk_rows[c]);
+        int c = rt5__plan_pick_chunk(plan, rows - done);
+        timed_convert(lin, b, x + (size_t)done * plan->k, plan->rows[c]);
         rt5_status st = product_chunk(lin, b, stream, c, y + (size_t)done * plan->n, stream_y);
         if (st != RT5_OK)
             return st;
-        done += rt5__chunk_rows[c];
+        done += plan->rows[c];
     }
     return RT5_OK;
 }
@@ -426,7 +479,7 @@ static void requant_chunk(const rt5__linear *wi, const rt5__linear_binding *bwi,
 #ifdef _OPENMP
         float *tmp = bwi->row_tmp + (size_t)omp_get_thread_num() * n;
 #else
-        float *tmp = bwi->row_tmp; /* one row: no threads share it */
+        float *tmp = bwi->row_tmp; /* one thread, one row */
         (void)n;
 #endif
         requant_row(kern, wi, bwi, wo, bwo, r, tmp);
@@ -444,11 +497,11 @@ static rt5_status inner_chunk(const rt5__linear *wi, rt5__linear_binding *bwi, c
             st = execute(wi->plan->prims_bf16_dst[c], wi, bwi->src[c], bwi->dst_bf16[c], bwi->scratch[c], stream);
         return st == dnnl_success ? RT5_OK : RT5_ERR_INTERNAL;
     }
-    st = execute(wi->plan->prims[c], wi, bwi->src[c], bwi->dst[c], bwi->scratch[c], stream);
+    st = int8_execute(wi, bwi, stream, c);
     if (st != dnnl_success)
         return RT5_ERR_INTERNAL;
     double t0 = rt5__now_seconds();
-    requant_chunk(wi, bwi, wo, bwo, rt5__chunk_rows[c]);
+    requant_chunk(wi, bwi, wo, bwo, wi->plan->rows[c]);
     bwi->convert_seconds += rt5__now_seconds() - t0;
     return RT5_OK;
 }
@@ -457,18 +510,19 @@ rt5_status rt5__lowp_run_ffn(const rt5__linear *wi, rt5__linear_binding *bwi, co
                              rt5__linear_binding *bwo, dnnl_stream_t stream, const float *x, float *y, int32_t m)
 {
     if (wi->plan->epilogue != RT5__EPI_RELU || wo->plan->k != wi->plan->n ||
-        (wi->plan->dtype == RT5_DTYPE_BF16 && !wi->plan->prims_bf16_dst[0]))
+        (wi->plan->dtype == RT5_DTYPE_BF16 && !wi->plan->prims_bf16_dst[0]) || wi->plan->n_rows != wo->plan->n_rows ||
+        memcmp(wi->plan->rows, wo->plan->rows, sizeof wi->plan->rows) != 0) /* rt5__plans_common_rows */
         return RT5_ERR_INTERNAL;
     int32_t rows = rt5__round_rows(m), done = 0;
     while (done < rows) {
-        int c = chunk_index(rows - done);
-        timed_convert(wi, bwi, x + (size_t)done * wi->plan->k, rt5__chunk_rows[c]);
+        int c = rt5__plan_pick_chunk(wi->plan, rows - done);
+        timed_convert(wi, bwi, x + (size_t)done * wi->plan->k, wi->plan->rows[c]);
         rt5_status st = inner_chunk(wi, bwi, wo, bwo, stream, c);
         if (st == RT5_OK)
             st = product_chunk(wo, bwo, stream, c, y + (size_t)done * wo->plan->n, false);
         if (st != RT5_OK)
             return st;
-        done += rt5__chunk_rows[c];
+        done += wi->plan->rows[c];
     }
     return RT5_OK;
 }

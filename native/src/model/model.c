@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/cpu.h"
+#include "kernels/kernels.h"
 #include "formats/manifest.h"
 #include "model/converted.h"
 #include "model/weights.h"
@@ -23,6 +25,7 @@ RT5_API const char *rt5_dtype_name(rt5_dtype dtype)
     case RT5_DTYPE_F16: return "f16";
     case RT5_DTYPE_BF16: return "bf16";
     case RT5_DTYPE_INT8: return "int8";
+    case RT5_DTYPE_AUTO: return "auto";
     }
     return "?";
 }
@@ -138,7 +141,14 @@ rt5_status rt5__model_load_unprepared(const char *path, const rt5_model_params *
     rt5_model *m = *out;
     if (!params)
         params = &defaults;
+    /* auto: chosen now, from this CPU; a converted file keeps its own dtype */
     m->compute_dtype = params->compute_dtype;
+    rt5_model_params resolved = *params;
+    if (params->compute_dtype == RT5_DTYPE_AUTO) {
+        m->compute_dtype = rt5_dtype_resolve(RT5_DTYPE_AUTO);
+        resolved.compute_dtype = RT5_DTYPE_F32; /* for a converted file: "as stored" */
+        params = &resolved;
+    }
     rt5_status st = path ? load_steps(m, path, params)
                          : rt5__fail(&m->err, RT5_ERR_INVALID_ARGUMENT, "no model path given");
     m->load_seconds = rt5__now_seconds() - t0;
@@ -156,6 +166,10 @@ RT5_API rt5_status rt5_model_load(const char *path, const rt5_model_params *para
     if ((unsigned)m->compute_dtype > RT5_DTYPE_INT8)
         return rt5__fail(&m->err, RT5_ERR_INVALID_ARGUMENT, "unknown compute dtype %d",
                          (int)m->compute_dtype);
+    const char *why = NULL;
+    if (m->compute_dtype != RT5_DTYPE_F16 && rt5_cpu_dtype_supported(m->compute_dtype, &why) != RT5_OK)
+        return rt5__fail(&m->err, RT5_ERR_UNSUPPORTED, "%s%s", m->converted ? "this file computes in bf16: " : "",
+                         why);
     st = rt5__forward_prepare(m);
     if (st != RT5_OK && m->err.text[0] == 0)
         rt5__fail(&m->err, st, "preparing the forward pass failed: %s", rt5_status_str(st));
@@ -212,4 +226,41 @@ RT5_API const char *rt5_model_warning(const rt5_model *model, int32_t i)
     if (!model || i < 0 || i >= model->n_warnings)
         return NULL;
     return model->warnings[i];
+}
+
+/* ------------------------------------------------------------ the CPU */
+
+RT5_API rt5_status rt5_cpu_get_info(rt5_cpu_info *info)
+{
+    if (!info)
+        return RT5_ERR_INVALID_ARGUMENT;
+    const rt5__cpu *c = rt5__cpu_get();
+    *info = (rt5_cpu_info){
+        .isa = rt5__isa_name(c->isa), .isa_detected = rt5__isa_name(c->detected), .isa_cap = c->cap,
+        .kernels = rt5__kernels_get()->name, .bf16_native = rt5__cpu_bf16_native(),
+        .int8_vnni = rt5__cpu_int8_vnni(), .note = c->note,
+    };
+    return RT5_OK;
+}
+
+RT5_API rt5_status rt5_cpu_dtype_supported(rt5_dtype dtype, const char **why)
+{
+    const char *reason = NULL;
+    switch (rt5_dtype_resolve(dtype)) {
+    case RT5_DTYPE_F32:
+    case RT5_DTYPE_INT8: break;
+    case RT5_DTYPE_BF16: reason = rt5__cpu_bf16_native() ? NULL : rt5__cpu_get()->bf16_why; break;
+    case RT5_DTYPE_F16: reason = "f16 is a storage dtype only: compute in f32, bf16, int8 or auto"; break;
+    default: reason = "unknown compute dtype: want f32, bf16, int8 or auto"; break;
+    }
+    if (why)
+        *why = reason;
+    return reason ? RT5_ERR_UNSUPPORTED : RT5_OK;
+}
+
+RT5_API rt5_dtype rt5_dtype_resolve(rt5_dtype dtype)
+{
+    if (dtype != RT5_DTYPE_AUTO)
+        return dtype;
+    return rt5__cpu_int8_vnni() ? RT5_DTYPE_INT8 : RT5_DTYPE_F32;
 }

@@ -9,12 +9,15 @@
  *   rest                  replacement strings, each NUL-terminated
  * A trie value is the offset of a replacement string in `rest`.
  *
- * sentencepiece normalizes the whole text greedily with the LONGEST rule
- * matching at each position. Hugging Face's Precompiled normalizer walks
- * extended grapheme clusters and, for a cluster under 6 bytes, applies the
- * SHORTEST rule that matches its start, dropping the rest of the cluster;
- * other clusters go code point by code point. Both are reproduced here, bug
- * for bug, because the ids of the model depend on them.
+ * libsentencepiece applies the map itself for spiece.model (the LONGEST rule
+ * matching at each position) but trusts the blob blindly, so
+ * rt5__charsmap_check validates a blob completely before the library gets
+ * it. Hugging Face's Precompiled normalizer is not sentencepiece's
+ * algorithm: it walks extended grapheme clusters (utf8proc's) and, for a
+ * cluster under 6 bytes, applies the SHORTEST rule that matches its start,
+ * dropping the rest of the cluster; other clusters go code point by code
+ * point. That is reproduced here, bug for bug, because the ids of the model
+ * depend on it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +31,7 @@ static inline uint32_t unit_value(uint32_t u) { return u & 0x7FFFFFFFu; }
 static inline uint32_t unit_label(uint32_t u) { return u & ((1u << 31) | 0xFFu); }
 
 static rt5__charsmap_match make_match(const rt5__charsmap *map, size_t key_len, uint32_t value);
+static rt5_status split_blob(const uint8_t *blob, size_t len, size_t *n_units, rt5__errmsg *err);
 
 /* Fills map->ascii and map->ascii_continues by walking the trie once per
  * ASCII byte: a child with label d of the node reached by c (the test the
@@ -47,7 +51,6 @@ static void build_ascii_tables(rt5__charsmap *map)
             size_t child = pos ^ d;
             if (child < map->n_units && unit_label(map->units[child]) == d) {
                 map->ascii_continues[c] = true;
-                map->ascii_then_ascii[c] |= d < 0x80;
             }
         }
     }
@@ -59,15 +62,10 @@ rt5_status rt5__charsmap_parse(rt5__charsmap *map, const uint8_t *blob, size_t l
     memset(map, 0, sizeof *map);
     if (len == 0)
         return RT5_OK; /* no rules: identity normalization */
-    if (len < 4)
-        return rt5__fail(err, RT5_ERR_FORMAT, "precompiled charsmap truncated (%zu bytes)", len);
-    uint32_t trie_bytes = (uint32_t)blob[0] | (uint32_t)blob[1] << 8 | (uint32_t)blob[2] << 16 |
-                          (uint32_t)blob[3] << 24;
-    if (trie_bytes % 4 != 0 || trie_bytes >= len - 4 + 1 || trie_bytes == 0)
-        return rt5__fail(err, RT5_ERR_FORMAT,
-                         "precompiled charsmap: trie size %u does not fit the %zu-byte blob",
-                         trie_bytes, len);
-    map->n_units = trie_bytes / 4;
+    rt5_status st = split_blob(blob, len, &map->n_units, err);
+    if (st != RT5_OK)
+        return st;
+    size_t trie_bytes = 4 * map->n_units;
     map->strings_len = len - 4 - trie_bytes;
     map->units = malloc(trie_bytes);
     map->strings = malloc(map->strings_len + 1);
@@ -123,33 +121,6 @@ static inline int trie_step(const rt5__charsmap *map, size_t *pos, unsigned char
     return 1;
 }
 
-/* darts-clone's commonPrefixSearch with an explicit key length (so a NUL
- * byte is an ordinary label), keeping sentencepiece's 32-result buffer. */
-rt5__charsmap_match rt5__charsmap_longest(const rt5__charsmap *map, const char *s, size_t n)
-{
-    rt5__charsmap_match none = {0, NULL, 0};
-    unsigned char c0 = n ? (unsigned char)s[0] : 0;
-    if (c0 > 0 && c0 < 0x80 &&
-        (!map->ascii_continues[c0] ||
-         (!map->ascii_then_ascii[c0] && (n == 1 || (unsigned char)s[1] < 0x80))))
-        return map->ascii[c0]; /* no longer key can match: the one-byte rule or none */
-    if (map->n_units == 0)
-        return none;
-    size_t best_len = 0, n_results = 0;
-    uint32_t best_value = 0, value = 0;
-    size_t pos = unit_offset(map->units[0]);
-    for (size_t i = 0; i < n; i++) {
-        int r = trie_step(map, &pos, (unsigned char)s[i], &value);
-        if (r < 0)
-            break;
-        if (r > 0 && n_results++ < 32) {
-            best_len = i + 1;
-            best_value = value;
-        }
-    }
-    return best_len ? make_match(map, best_len, best_value) : none;
-}
-
 /* spm_precompiled's common_prefix_search: stops at a NUL byte; the caller
  * takes the first (shortest) result. */
 rt5__charsmap_match rt5__charsmap_shortest(const rt5__charsmap *map, const char *s, size_t n)
@@ -172,105 +143,77 @@ rt5__charsmap_match rt5__charsmap_shortest(const rt5__charsmap *map, const char 
     return none;
 }
 
-/* ------------------------------------------------------ sentencepiece */
+/* ------------------------------------------------------ validation */
 
-typedef struct spm_prefix {
-    const char *s;   /* normalized bytes of the prefix */
-    size_t n;
-    size_t consumed; /* input bytes it stands for      */
-} spm_prefix;
-
-/* Normalizer::NormalizePrefix: a rule, else one valid code point, else one
- * invalid byte that becomes U+FFFD. */
-static spm_prefix spm_normalize_prefix(const rt5_tokenizer *tok, const char *s, size_t n)
+/* The bounds of a blob: the trie's units and the strings after them. */
+static rt5_status split_blob(const uint8_t *blob, size_t len, size_t *n_units, rt5__errmsg *err)
 {
-    rt5__charsmap_match m = rt5__charsmap_longest(&tok->charsmap, s, n);
-    if (m.key_len)
-        return (spm_prefix){m.repl, m.repl_len, m.key_len};
-    size_t mblen;
-    uint32_t cp = rt5__utf8_decode_spm(s, n, &mblen);
-    if (cp == 0xFFFD && mblen != 3)
-        return (spm_prefix){"\xEF\xBF\xBD", 3, 1};
-    return (spm_prefix){s, mblen, mblen};
+    if (len < 4)
+        return rt5__fail(err, RT5_ERR_FORMAT, "precompiled charsmap truncated (%zu bytes)", len);
+    uint32_t trie_bytes = (uint32_t)blob[0] | (uint32_t)blob[1] << 8 | (uint32_t)blob[2] << 16 |
+                          (uint32_t)blob[3] << 24;
+    if (trie_bytes % 4 != 0 || trie_bytes > len - 4 || trie_bytes == 0)
+        return rt5__fail(err, RT5_ERR_FORMAT,
+                         "precompiled charsmap: trie size %u does not fit the %zu-byte blob",
+                         trie_bytes, len);
+    *n_units = trie_bytes / 4;
+    return RT5_OK;
 }
 
-static bool ends_with(const rt5__tstr *out, size_t start, const char *suffix, size_t n)
+/* Every state darts-clone's search can reach is a position p (after the
+ * offset of the unit that led there); from p, input byte c reads unit
+ * p ^ c, so all of (p | 0xFF) must be inside the array, and a key ending
+ * at p reads its value from unit p. A depth-first walk over every label
+ * from the root checks each reachable state once. */
+rt5_status rt5__charsmap_check(const uint8_t *blob, size_t len, rt5__errmsg *err)
 {
-    return out->len - start >= n && memcmp(out->bytes + out->len - n, suffix, n) == 0;
-}
-
-static bool spm_add_space(const rt5_tokenizer *tok, rt5__tstr *out, uint32_t orig)
-{
-    return tok->escape_whitespaces ? rt5__tstr_append(out, "\xE2\x96\x81", 3, orig)
-                                   : rt5__tstr_append(out, " ", 1, orig);
-}
-
-/* Appends one normalized prefix, escaping spaces; updates *is_prev_space. */
-static bool spm_emit(const rt5_tokenizer *tok, spm_prefix p, uint32_t orig, bool *is_prev_space,
-                     rt5__tstr *out)
-{
-    const char *sp = p.s;
-    size_t n = p.n;
-    while (*is_prev_space && n > 0 && sp[0] == ' ') {
-        sp++;
-        n--;
+    size_t n = 0;
+    if (len == 0)
+        return RT5_OK; /* no rules */
+    rt5_status st = split_blob(blob, len, &n, err);
+    if (st != RT5_OK)
+        return st;
+    const uint8_t *units = blob + 4, *strings = units + 4 * n;
+    size_t strings_len = len - 4 - 4 * n;
+#define UNIT(i) ((uint32_t)units[4 * (i)] | (uint32_t)units[4 * (i) + 1] << 8 | \
+                 (uint32_t)units[4 * (i) + 2] << 16 | (uint32_t)units[4 * (i) + 3] << 24)
+    uint8_t *seen = calloc(n, 1);
+    size_t *stack = malloc(n * sizeof *stack), depth = 0;
+    if (!seen || !stack) {
+        free(seen);
+        free(stack);
+        return rt5__fail(err, RT5_ERR_OUT_OF_MEMORY, "out of memory checking the charsmap");
     }
-    if (n == 0)
-        return true;
-    if (!rt5__tstr_reserve(out, 3 * n))
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (tok->escape_whitespaces && sp[i] == ' ') {
-            memcpy(out->bytes + out->len, "\xE2\x96\x81", 3);
-            out->orig[out->len] = out->orig[out->len + 1] = out->orig[out->len + 2] = orig;
-            out->len += 3;
-        } else {
-            out->bytes[out->len] = sp[i];
-            out->orig[out->len++] = orig;
+    size_t root = unit_offset(UNIT(0));
+    const char *bad = NULL;
+    if ((root | 0xFF) >= n)
+        bad = "the root's children lie outside the trie";
+    else
+        stack[depth++] = root, seen[root] = 1;
+    while (!bad && depth > 0) {
+        size_t p = stack[--depth];
+        for (unsigned c = 0; c < 256 && !bad; c++) {
+            uint32_t u = UNIT(p ^ c);
+            if (unit_label(u) != c)
+                continue;
+            size_t next = (p ^ c) ^ unit_offset(u);
+            if ((next | 0xFF) >= n) {
+                bad = "a transition leaves the trie";
+            } else if (unit_has_leaf(u)) {
+                uint32_t v = unit_value(UNIT(next));
+                if (v >= strings_len || !memchr(strings + v, 0, strings_len - v))
+                    bad = "a rule points outside its replacement strings";
+            }
+            if (!bad && !seen[next]) {
+                seen[next] = 1;
+                stack[depth++] = next;
+            }
         }
     }
-    *is_prev_space = sp[n - 1] == ' ';
-    return true;
-}
-
-/* sentencepiece's Normalizer::Normalize (0.1.9x), appending to out. */
-bool rt5__spm_normalize(const rt5_tokenizer *tok, const char *text, size_t len, uint32_t orig_base,
-                        rt5__tstr *out)
-{
-    const size_t start = out->len;
-    size_t pos = 0;
-    if (tok->remove_extra_whitespaces) { /* leading whitespace */
-        while (pos < len) {
-            spm_prefix p = spm_normalize_prefix(tok, text + pos, len - pos);
-            if (!(p.n == 1 && p.s[0] == ' '))
-                break;
-            pos += p.consumed;
-        }
-    }
-    if (pos >= len)
-        return true;
-    if (!tok->treat_whitespace_as_suffix && tok->add_dummy_prefix &&
-        !spm_add_space(tok, out, orig_base + (uint32_t)pos))
-        return false;
-    bool is_prev_space = tok->remove_extra_whitespaces;
-    while (pos < len) {
-        spm_prefix p = spm_normalize_prefix(tok, text + pos, len - pos);
-        if (!spm_emit(tok, p, orig_base + (uint32_t)pos, &is_prev_space, out))
-            return false;
-        pos += p.consumed;
-        if (!tok->remove_extra_whitespaces)
-            is_prev_space = false;
-    }
-    if (tok->remove_extra_whitespaces) { /* trailing whitespace */
-        const char *space = tok->escape_whitespaces ? "\xE2\x96\x81" : " ";
-        size_t n = strlen(space);
-        while (ends_with(out, start, space, n))
-            out->len -= n;
-    }
-    if (tok->treat_whitespace_as_suffix && tok->add_dummy_prefix &&
-        !spm_add_space(tok, out, orig_base + (uint32_t)len))
-        return false;
-    return true;
+#undef UNIT
+    free(seen);
+    free(stack);
+    return bad ? rt5__fail(err, RT5_ERR_FORMAT, "precompiled charsmap: %s", bad) : RT5_OK;
 }
 
 /* ------------------------------------------------------ Hugging Face */

@@ -219,8 +219,7 @@ static bool encode_segment(const rt5_tokenizer *tok, rt5__tok_scratch *s, size_t
     if (!buf)
         return false;
     for (size_t k = 0; k < s->spans[0].len; k++)
-        if (!rt5__unigram_encode(tok, buf, s->spans[0].items[k].begin, s->spans[0].items[k].end,
-                                 true, s))
+        if (!rt5__unigram_encode(tok, buf, s->spans[0].items[k].begin, s->spans[0].items[k].end, s))
             return false;
     return true;
 }

@@ -282,10 +282,8 @@ static rt5_status load_vocab(rt5_tokenizer *tok, json_t *model)
     }
     tok->piece_bytes = malloc(bytes + 1);
     tok->piece_off = calloc(n + 1, sizeof *tok->piece_off);
-    tok->score_f = calloc(n, sizeof *tok->score_f);
     tok->score_d = calloc(n, sizeof *tok->score_d);
-    tok->type = calloc(n, 1);
-    if (!tok->piece_bytes || !tok->piece_off || !tok->score_f || !tok->score_d || !tok->type)
+    if (!tok->piece_bytes || !tok->piece_off || !tok->score_d)
         return rt5__fail(&tok->err, RT5_ERR_OUT_OF_MEMORY, "out of memory for the vocabulary");
     size_t used = 0;
     tok->min_score_d = INFINITY;
@@ -296,8 +294,6 @@ static rt5_status load_vocab(rt5_tokenizer *tok, json_t *model)
         used += json_string_length(p);
         tok->piece_off[i + 1] = (uint32_t)used;
         tok->score_d[i] = json_number_value(json_array_get(e, 1));
-        tok->score_f[i] = (float)tok->score_d[i];
-        tok->type[i] = RT5__PIECE_NORMAL;
         if (tok->score_d[i] < tok->min_score_d)
             tok->min_score_d = tok->score_d[i];
     }
@@ -307,6 +303,30 @@ static rt5_status load_vocab(rt5_tokenizer *tok, json_t *model)
         return rt5__fail(&tok->err, RT5_ERR_UNSUPPORTED, "model.unk_id must be a vocabulary id");
     tok->unk_id = (int32_t)json_integer_value(unk);
     return RT5_OK;
+}
+
+/* The trie of the whole vocabulary (tokenizers' trie holds every piece). */
+static rt5_status build_trie(rt5_tokenizer *tok)
+{
+    size_t n = (size_t)tok->n_pieces;
+    const char **keys = malloc(n * sizeof *keys);
+    uint32_t *lens = malloc(n * sizeof *lens);
+    int32_t *values = malloc(n * sizeof *values);
+    rt5_status st = RT5_ERR_OUT_OF_MEMORY;
+    if (keys && lens && values) {
+        for (size_t i = 0; i < n; i++) {
+            keys[i] = tok->piece_bytes + tok->piece_off[i];
+            lens[i] = tok->piece_off[i + 1] - tok->piece_off[i];
+            values[i] = (int32_t)i;
+        }
+        st = rt5__da_build(&tok->trie, keys, lens, values, n, &tok->err);
+    } else {
+        rt5__fail(&tok->err, st, "out of memory building the vocabulary trie");
+    }
+    free(keys);
+    free(lens);
+    free(values);
+    return st;
 }
 
 /* The id of an exact piece string (the last one if listed twice), or -1. */
@@ -373,17 +393,8 @@ rt5_status rt5__hf_load(rt5_tokenizer *tok, const uint8_t *bytes, size_t n)
         st = rt5__fail(&tok->err, RT5_ERR_FORMAT, "tokenizer.json: no \"model\" object");
     if (st == RT5_OK)
         st = load_vocab(tok, json_object_get(root, "model"));
-    if (st == RT5_OK) {
-        bool *include = malloc((size_t)tok->n_pieces * sizeof *include);
-        if (!include) {
-            st = rt5__fail(&tok->err, RT5_ERR_OUT_OF_MEMORY, "out of memory");
-        } else {
-            for (int32_t i = 0; i < tok->n_pieces; i++)
-                include[i] = true; /* tokenizers' trie holds the whole vocabulary */
-            st = rt5__vocab_build_trie(tok, include);
-            free(include);
-        }
-    }
+    if (st == RT5_OK)
+        st = build_trie(tok);
     if (st == RT5_OK)
         st = load_normalizer(tok, json_object_get(root, "normalizer"), 0);
     if (st == RT5_OK)

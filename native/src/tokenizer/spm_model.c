@@ -1,22 +1,32 @@
 /*
- * spm_model.c -- reads Google's SentencePiece model (spiece.model), a
- * protobuf ModelProto, straight from the wire format.
+ * spm_model.c -- Google's SentencePiece model (spiece.model): loaded and run
+ * by libsentencepiece (sp_bridge.cc), the library behind the reference
+ * spm_encode, so the ids are exact by construction.
  *
- * Only what encoding needs is kept:
- *   ModelProto        1 pieces (repeated), 2 trainer_spec, 3 normalizer_spec
- *   SentencePiece     1 piece (string), 2 score (float), 3 type (enum)
- *   TrainerSpec       3 model_type (1 = UNIGRAM), 24 treat_whitespace_as_suffix,
- *                     35 byte_fallback, 42 eos_id
- *   NormalizerSpec    2 precompiled_charsmap, 3 add_dummy_prefix,
- *                     4 remove_extra_whitespaces, 5 escape_whitespaces
- * Everything else is skipped by wire type. Every length is checked against
- * the bytes that remain, so a truncated or corrupt file is a FORMAT error.
+ * What stays here is what the library cannot do for us:
+ *   - a guard run before the bytes are handed over (rt5__spm_check). The
+ *     library parses the protobuf safely (errors come back as a status) but
+ *     trusts the precompiled charsmap inside it: a hostile double array or
+ *     replacement offset makes its normalizer read out of bounds. The guard
+ *     walks only the framing of the top-level fields and of the specs,
+ *     reads trainer_spec.model_type and validates every charsmap blob
+ *     (rt5__charsmap_check). It also refuses a file cut at a field boundary
+ *     (valid protobuf without its specs: "truncated file?"), which the
+ *     library would load.
+ *   - the public vocabulary: the model's pieces plus T5's 100 sentinels
+ *     <extra_id_99>..<extra_id_0> as ids 32000..32099, which are part of
+ *     the model's vocabulary but not of the file.
+ *   - tokens with their original byte ranges (for the text template's
+ *     truncation), from the offsets the library reports.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tokenizer/sp_bridge.h"
 #include "tokenizer/tokenizer_internal.h"
+
+/* ------------------------------------------------------------- guard */
 
 typedef struct pb_reader {
     const uint8_t *p, *end;
@@ -24,8 +34,8 @@ typedef struct pb_reader {
 
 typedef struct pb_field {
     uint32_t number;
-    int wire;          /* 0 varint, 1 fixed64, 2 bytes, 5 fixed32 */
-    uint64_t varint;   /* wire 0, and fixed32/64 raw bits         */
+    int wire;            /* 0 varint, 1 fixed64, 2 bytes, 5 fixed32 */
+    uint64_t varint;     /* wire 0 */
     const uint8_t *data; /* wire 2 */
     size_t len;
 } pb_field;
@@ -46,14 +56,15 @@ static bool pb_varint(pb_reader *r, uint64_t *out)
     return false; /* more than 10 bytes */
 }
 
-/* Reads the next field; false on malformed or truncated input. */
+/* Steps over the next field; false on malformed or truncated framing. */
 static bool pb_next(pb_reader *r, pb_field *f)
 {
-    uint64_t key;
+    uint64_t key, n;
     if (!pb_varint(r, &key) || (key >> 3) == 0 || (key >> 3) > 0x1FFFFFFF)
         return false;
     f->number = (uint32_t)(key >> 3);
     f->wire = (int)(key & 7);
+    f->varint = 0;
     f->data = NULL;
     f->len = 0;
     size_t left = (size_t)(r->end - r->p);
@@ -61,51 +72,58 @@ static bool pb_next(pb_reader *r, pb_field *f)
     case 0:
         return pb_varint(r, &f->varint);
     case 1:
-    case 5: {
-        size_t n = f->wire == 1 ? 8 : 4;
-        if (left < n)
+    case 5:
+        n = f->wire == 1 ? 8 : 4;
+        break;
+    case 2:
+        if (!pb_varint(r, &n))
             return false;
-        f->varint = 0;
-        for (size_t i = 0; i < n; i++)
-            f->varint |= (uint64_t)r->p[i] << (8 * i);
-        r->p += n;
-        return true;
-    }
-    case 2: {
-        uint64_t n;
-        if (!pb_varint(r, &n) || n > (uint64_t)(r->end - r->p))
-            return false;
+        left = (size_t)(r->end - r->p);
         f->data = r->p;
         f->len = (size_t)n;
-        r->p += n;
-        return true;
-    }
+        break;
     default:
-        return false; /* groups (3, 4) and reserved types */
+        return false; /* groups (3, 4), which no model uses, and reserved types */
     }
+    if (n > left)
+        return false;
+    r->p += n;
+    return true;
 }
 
-static float pb_float(const pb_field *f)
-{
-    uint32_t bits = (uint32_t)f->varint;
-    float v;
-    memcpy(&v, &bits, sizeof v);
-    return v;
-}
-
-/* What the first pass over the file found. */
-typedef struct spm_header {
+typedef struct spm_guard {
     size_t n_pieces;
-    size_t piece_bytes;
-    const uint8_t *trainer;
-    size_t trainer_len;
-    const uint8_t *normalizer;
-    size_t normalizer_len;
-} spm_header;
+    bool has_trainer, has_normalizer;
+    uint64_t model_type; /* the last known value wins, as in the library */
+} spm_guard;
 
-static rt5_status scan_model(const uint8_t *bytes, size_t n, spm_header *h, rt5__errmsg *err)
+/* Walks one spec sub-message: trainer_spec's model_type, or (normalizer)
+ * every precompiled_charsmap, each checked. Repeated specs merge in
+ * protobuf, so every occurrence is checked. */
+static rt5_status check_spec(const pb_field *spec, bool normalizer, spm_guard *g, rt5__errmsg *err)
 {
-    memset(h, 0, sizeof *h);
+    const char *name = normalizer ? "normalizer_spec" : "trainer_spec";
+    pb_reader r = {spec->data, spec->data + spec->len};
+    pb_field f;
+    while (r.p < r.end) {
+        if (!pb_next(&r, &f))
+            return rt5__fail(err, RT5_ERR_FORMAT, "%s: malformed or truncated protobuf", name);
+        if (!normalizer && f.number == 3 && f.wire == 0 && f.varint >= 1 && f.varint <= 4)
+            g->model_type = f.varint; /* UNIGRAM, BPE, WORD, CHAR */
+        if (normalizer && f.number == 2 && f.wire == 2) {
+            rt5_status st = rt5__charsmap_check(f.data, f.len, err);
+            if (st != RT5_OK) {
+                rt5__errmsg_prefix(err, "normalizer_spec");
+                return st;
+            }
+        }
+    }
+    return RT5_OK;
+}
+
+rt5_status rt5__spm_check(const uint8_t *bytes, size_t n, rt5__errmsg *err)
+{
+    spm_guard g = {0, false, false, 1};
     pb_reader r = {bytes, bytes + n};
     pb_field f;
     while (r.p < r.end) {
@@ -114,216 +132,108 @@ static rt5_status scan_model(const uint8_t *bytes, size_t n, spm_header *h, rt5_
             return rt5__fail(err, RT5_ERR_FORMAT,
                              "not a SentencePiece model: malformed or truncated protobuf at byte %zu",
                              at);
-        if (f.number == 1 && f.wire == 2) {
-            if (++h->n_pieces > RT5__TOK_MAX_PIECES)
-                return rt5__fail(err, RT5_ERR_FORMAT, "more than %d pieces", RT5__TOK_MAX_PIECES);
-            h->piece_bytes += f.len; /* an upper bound of the piece strings */
-        } else if (f.number == 2 && f.wire == 2) {
-            h->trainer = f.data;
-            h->trainer_len = f.len;
-        } else if (f.number == 3 && f.wire == 2) {
-            h->normalizer = f.data;
-            h->normalizer_len = f.len;
+        if (f.wire != 2)
+            continue;
+        rt5_status st = RT5_OK;
+        if (f.number == 1 && ++g.n_pieces > RT5__TOK_MAX_PIECES)
+            return rt5__fail(err, RT5_ERR_FORMAT, "more than %d pieces", RT5__TOK_MAX_PIECES);
+        if (f.number == 2 || f.number == 3) {
+            *(f.number == 2 ? &g.has_trainer : &g.has_normalizer) = true;
+            st = check_spec(&f, f.number == 3, &g, err);
         }
+        if (st != RT5_OK)
+            return st;
     }
-    if (h->n_pieces == 0)
+    if (g.n_pieces == 0)
         return rt5__fail(err, RT5_ERR_FORMAT, "not a SentencePiece model: no pieces");
-    /* Every trained model has both specs after its pieces. A file cut at a
-     * field boundary is still valid protobuf (sentencepiece would load the
-     * surviving pieces); their absence is how such a cut shows. */
-    if (!h->trainer || !h->normalizer)
+    /* Every trained model has both specs after its pieces; their absence is
+     * how a file cut at a field boundary shows. */
+    if (!g.has_trainer || !g.has_normalizer)
         return rt5__fail(err, RT5_ERR_FORMAT,
                          "SentencePiece model without %s after %zu pieces: truncated file?",
-                         !h->trainer ? "trainer_spec" : "normalizer_spec", h->n_pieces);
-    return RT5_OK;
-}
-
-static rt5_status read_piece(rt5_tokenizer *tok, const uint8_t *data, size_t len, size_t *used)
-{
-    pb_reader r = {data, data + len};
-    pb_field f;
-    const uint8_t *piece = NULL;
-    size_t piece_len = 0;
-    float score = 0.0f;
-    uint64_t type = RT5__PIECE_NORMAL;
-    int32_t i = tok->n_pieces;
-    while (r.p < r.end) {
-        if (!pb_next(&r, &f))
-            return rt5__fail(&tok->err, RT5_ERR_FORMAT, "piece %d: malformed protobuf", i);
-        if (f.number == 1 && f.wire == 2) {
-            piece = f.data;
-            piece_len = f.len;
-        } else if (f.number == 2 && f.wire == 5) {
-            score = pb_float(&f);
-        } else if (f.number == 3 && f.wire == 0) {
-            type = f.varint;
-        }
-    }
-    if (!piece || piece_len == 0)
-        return rt5__fail(&tok->err, RT5_ERR_FORMAT, "piece %d: empty piece", i);
-    if (piece_len > RT5__TOK_MAX_PIECE_LEN)
-        return rt5__fail(&tok->err, RT5_ERR_FORMAT, "piece %d: %zu bytes long", i, piece_len);
-    if (type < RT5__PIECE_NORMAL || type > RT5__PIECE_BYTE)
-        return rt5__fail(&tok->err, RT5_ERR_FORMAT, "piece %d: unknown type %llu", i,
-                         (unsigned long long)type);
-    memcpy(tok->piece_bytes + *used, piece, piece_len);
-    *used += piece_len;
-    tok->piece_off[i + 1] = (uint32_t)*used;
-    tok->score_f[i] = score;
-    tok->score_d[i] = score;
-    tok->type[i] = (uint8_t)type;
-    tok->n_pieces++;
-    return RT5_OK;
-}
-
-static rt5_status read_trainer(rt5_tokenizer *tok, const spm_header *h)
-{
-    static const uint8_t none[1];
-    const uint8_t *at = h->trainer ? h->trainer : none; /* an absent message is empty */
-    pb_reader r = {at, at + h->trainer_len};
-    pb_field f;
-    uint64_t model_type = 1, byte_fallback = 0;
-    while (r.p < r.end) {
-        if (!pb_next(&r, &f))
-            return rt5__fail(&tok->err, RT5_ERR_FORMAT, "trainer_spec: malformed protobuf");
-        if (f.wire != 0)
-            continue;
-        if (f.number == 3)
-            model_type = f.varint;
-        else if (f.number == 24)
-            tok->treat_whitespace_as_suffix = f.varint != 0;
-        else if (f.number == 35)
-            byte_fallback = f.varint;
-    }
-    if (model_type != 1)
-        return rt5__fail(&tok->err, RT5_ERR_UNSUPPORTED,
+                         !g.has_trainer ? "trainer_spec" : "normalizer_spec", g.n_pieces);
+    if (g.model_type != 1)
+        return rt5__fail(err, RT5_ERR_UNSUPPORTED,
                          "model_type %llu: only UNIGRAM (1) models are supported",
-                         (unsigned long long)model_type);
-    if (byte_fallback)
-        return rt5__fail(&tok->err, RT5_ERR_UNSUPPORTED, "byte_fallback models are not supported");
+                         (unsigned long long)g.model_type);
     return RT5_OK;
 }
 
-static rt5_status read_normalizer(rt5_tokenizer *tok, const spm_header *h)
+/* ------------------------------------------------------------ loading */
+
+/* The public vocabulary: the library's pieces, then T5's sentinels (id
+ * n + k is <extra_id_{99-k}>, never produced from text). */
+static rt5_status copy_vocab(rt5_tokenizer *tok)
 {
-    tok->add_dummy_prefix = tok->remove_extra_whitespaces = tok->escape_whitespaces = true;
-    static const uint8_t none[1];
-    const uint8_t *at = h->normalizer ? h->normalizer : none; /* an absent message is empty */
-    pb_reader r = {at, at + h->normalizer_len};
-    pb_field f;
-    const uint8_t *blob = NULL;
-    size_t blob_len = 0;
-    while (r.p < r.end) {
-        if (!pb_next(&r, &f))
-            return rt5__fail(&tok->err, RT5_ERR_FORMAT, "normalizer_spec: malformed protobuf");
-        if (f.number == 2 && f.wire == 2) {
-            blob = f.data;
-            blob_len = f.len;
-        } else if (f.wire == 0 && f.number == 3) {
-            tok->add_dummy_prefix = f.varint != 0;
-        } else if (f.wire == 0 && f.number == 4) {
-            tok->remove_extra_whitespaces = f.varint != 0;
-        } else if (f.wire == 0 && f.number == 5) {
-            tok->escape_whitespaces = f.varint != 0;
-        }
+    int32_t n = rt5__sp_size(tok->sp);
+    size_t bytes = 100 * 16, len;
+    for (int32_t i = 0; i < n; i++) {
+        rt5__sp_piece(tok->sp, i, &len);
+        if (len > RT5__TOK_MAX_PIECE_LEN)
+            return rt5__fail(&tok->err, RT5_ERR_FORMAT, "piece %d: %zu bytes long", i, len);
+        bytes += len;
     }
-    rt5_status st = rt5__charsmap_parse(&tok->charsmap, blob, blob_len, &tok->err);
-    if (st != RT5_OK)
-        rt5__errmsg_prefix(&tok->err, "normalizer_spec");
-    return st;
-}
-
-static rt5_status alloc_vocab(rt5_tokenizer *tok, size_t n_pieces, size_t piece_bytes)
-{
-    tok->piece_bytes = malloc(piece_bytes + 1);
-    tok->piece_off = calloc(n_pieces + 1, sizeof *tok->piece_off);
-    tok->score_f = calloc(n_pieces, sizeof *tok->score_f);
-    tok->score_d = calloc(n_pieces, sizeof *tok->score_d);
-    tok->type = calloc(n_pieces, 1);
-    if (!tok->piece_bytes || !tok->piece_off || !tok->score_f || !tok->score_d || !tok->type)
-        return rt5__fail(&tok->err, RT5_ERR_OUT_OF_MEMORY, "out of memory for %zu pieces",
-                         n_pieces);
-    return RT5_OK;
-}
-
-/* T5 models add 100 sentinel tokens after the SentencePiece vocabulary:
- * id n + k is <extra_id_{99-k}>. They are never produced from text by
- * sentencepiece, but they are part of the model's vocabulary. */
-static rt5_status add_t5_sentinels(rt5_tokenizer *tok, size_t *used)
-{
-    for (int k = 0; k < 100; k++) {
-        char name[32];
-        int len = snprintf(name, sizeof name, "<extra_id_%d>", 99 - k);
-        memcpy(tok->piece_bytes + *used, name, (size_t)len);
-        *used += (size_t)len;
-        int32_t i = tok->n_pieces++;
-        tok->piece_off[i + 1] = (uint32_t)*used;
-        tok->type[i] = RT5__PIECE_CONTROL;
-    }
-    return RT5_OK;
-}
-
-static rt5_status check_pieces(rt5_tokenizer *tok, int32_t n_model)
-{
+    tok->piece_bytes = malloc(bytes);
+    tok->piece_off = calloc((size_t)n + 101, sizeof *tok->piece_off);
+    if (!tok->piece_bytes || !tok->piece_off)
+        return rt5__fail(&tok->err, RT5_ERR_OUT_OF_MEMORY, "out of memory for %d pieces", n);
+    size_t used = 0;
     tok->unk_id = tok->eos_id = tok->pad_id = -1;
-    for (int32_t i = 0; i < n_model; i++) {
-        const char *p = tok->piece_bytes + tok->piece_off[i];
-        size_t len = tok->piece_off[i + 1] - tok->piece_off[i];
-        if (tok->type[i] == RT5__PIECE_UNKNOWN) {
-            if (tok->unk_id >= 0)
-                return rt5__fail(&tok->err, RT5_ERR_FORMAT, "two unknown pieces (%d and %d)",
-                                 tok->unk_id, i);
-            tok->unk_id = i;
-        } else if (tok->type[i] == RT5__PIECE_USER_DEFINED) {
-            return rt5__fail(&tok->err, RT5_ERR_UNSUPPORTED,
-                             "piece %d is USER_DEFINED: not supported", i);
-        } else if (tok->type[i] == RT5__PIECE_BYTE) {
-            return rt5__fail(&tok->err, RT5_ERR_UNSUPPORTED, "piece %d is a BYTE piece", i);
+    for (int32_t i = 0; i < n + 100; i++) {
+        char name[32];
+        const char *p = name;
+        if (i < n) {
+            p = rt5__sp_piece(tok->sp, i, &len);
+        } else {
+            len = (size_t)snprintf(name, sizeof name, "<extra_id_%d>", 99 - (i - n));
         }
-        if (tok->type[i] == RT5__PIECE_CONTROL && len == 4 && memcmp(p, "</s>", 4) == 0)
+        memcpy(tok->piece_bytes + used, p, len);
+        used += len;
+        tok->piece_off[i + 1] = (uint32_t)used;
+        rt5__sp_piece_kind kind = i < n ? rt5__sp_kind(tok->sp, i) : RT5__SP_CONTROL;
+        if (kind == RT5__SP_UNKNOWN && tok->unk_id < 0)
+            tok->unk_id = i;
+        if (i < n && kind == RT5__SP_CONTROL && len == 4 && memcmp(p, "</s>", 4) == 0)
             tok->eos_id = i;
-        if (tok->type[i] == RT5__PIECE_CONTROL && len == 5 && memcmp(p, "<pad>", 5) == 0)
+        if (i < n && kind == RT5__SP_CONTROL && len == 5 && memcmp(p, "<pad>", 5) == 0)
             tok->pad_id = i;
     }
-    if (tok->unk_id < 0)
-        return rt5__fail(&tok->err, RT5_ERR_FORMAT, "no unknown piece (<unk>) in the model");
+    tok->n_pieces = n + 100;
     return RT5_OK;
 }
 
 rt5_status rt5__spm_load(rt5_tokenizer *tok, const uint8_t *bytes, size_t n)
 {
-    spm_header h;
-    rt5_status st = scan_model(bytes, n, &h, &tok->err);
-    if (st != RT5_OK)
-        return st;
-    size_t piece_bytes = h.piece_bytes + 100 * 16;
-    st = alloc_vocab(tok, h.n_pieces + 100, piece_bytes);
-    if (st != RT5_OK)
-        return st;
-    pb_reader r = {bytes, bytes + n};
-    pb_field f;
-    size_t used = 0;
-    while (r.p < r.end && pb_next(&r, &f))
-        if (f.number == 1 && f.wire == 2 && (st = read_piece(tok, f.data, f.len, &used)) != RT5_OK)
-            return st;
-    int32_t n_model = tok->n_pieces;
-    if ((st = read_trainer(tok, &h)) != RT5_OK || (st = read_normalizer(tok, &h)) != RT5_OK ||
-        (st = check_pieces(tok, n_model)) != RT5_OK || (st = add_t5_sentinels(tok, &used)) != RT5_OK)
-        return st;
-    bool *include = calloc((size_t)tok->n_pieces, sizeof *include);
-    if (!include)
-        return rt5__fail(&tok->err, RT5_ERR_OUT_OF_MEMORY, "out of memory");
-    /* sentencepiece's Viterbi sees NORMAL and USER_DEFINED pieces; UNUSED
-     * ones are in its trie but skipped, which is the same as absent. */
-    for (int32_t i = 0; i < n_model; i++)
-        include[i] = tok->type[i] == RT5__PIECE_NORMAL;
-    st = rt5__vocab_build_trie(tok, include);
-    free(include);
-    if (st == RT5_OK) {
-        tok->min_score_f = 3.4028235e38f;
-        for (int32_t i = 0; i < n_model; i++)
-            if (tok->type[i] == RT5__PIECE_NORMAL && tok->score_f[i] < tok->min_score_f)
-                tok->min_score_f = tok->score_f[i];
-    }
+    rt5_status st = rt5__spm_check(bytes, n, &tok->err);
+    if (st == RT5_OK)
+        st = rt5__sp_load(bytes, n, &tok->sp, &tok->err);
+    if (st == RT5_OK)
+        st = copy_vocab(tok);
     return st;
+}
+
+/* ----------------------------------------------------------- encoding */
+
+typedef struct spm_emit_ctx {
+    rt5__toklist *out;
+    uint32_t orig_base;
+} spm_emit_ctx;
+
+/* A token starts at the first original byte it covers and ends at its
+ * last; a token that covers none (begin == end) is placed at begin. */
+static bool spm_emit(void *ctx, int32_t id, const char *piece, size_t piece_len, uint32_t begin,
+                     uint32_t end)
+{
+    spm_emit_ctx *c = ctx;
+    if (!rt5__toklist_push(c->out, id, c->orig_base + begin))
+        return false;
+    c->out->items[c->out->len - 1].orig_last = c->orig_base + (end > begin ? end - 1 : begin);
+    return true;
+}
+
+bool rt5__spm_encode_text(const rt5_tokenizer *tok, const char *text, size_t len,
+                          rt5__tok_scratch *s)
+{
+    spm_emit_ctx ctx = {&s->out, 0};
+    return rt5__sp_encode(tok->sp, text, len, spm_emit, &ctx) == RT5_OK;
 }

@@ -5,9 +5,14 @@
  * Every byte of a working string carries the offset of the original input
  * byte it came from, so a token can be traced back to the text (the text
  * template's truncation needs to know which tokens belong to the document).
+ *
+ * The Unicode work (decoding, White_Space, extended grapheme clusters) is
+ * utf8proc's.
  */
 #include <stdlib.h>
 #include <string.h>
+
+#include <utf8proc.h>
 
 #include "tokenizer/tokenizer_internal.h"
 
@@ -104,66 +109,52 @@ void rt5__tok_scratch_free(rt5__tok_scratch *s)
     memset(s, 0, sizeof *s);
 }
 
-static bool is_trail(unsigned char c) { return (c & 0xC0) == 0x80; }
+/* ------------------------------------------------- Unicode (utf8proc) */
 
-static bool is_valid_cp(uint32_t c) { return c < 0xD800 || (c >= 0xE000 && c <= 0x10FFFF); }
-
-/* sentencepiece's string_util::DecodeUTF8: overlong forms, surrogates and
- * truncated sequences are errors that consume one byte. */
 uint32_t rt5__utf8_decode_spm(const char *s, size_t n, size_t *mblen)
 {
-    const unsigned char *b = (const unsigned char *)s;
-    *mblen = 1;
-    if (b[0] < 0x80)
-        return b[0];
-    if (n >= 2 && (b[0] & 0xE0) == 0xC0) {
-        uint32_t cp = ((uint32_t)(b[0] & 0x1F) << 6) | (b[1] & 0x3F);
-        if (is_trail(b[1]) && cp >= 0x80 && is_valid_cp(cp)) {
-            *mblen = 2;
-            return cp;
-        }
-    } else if (n >= 3 && (b[0] & 0xF0) == 0xE0) {
-        uint32_t cp = ((uint32_t)(b[0] & 0x0F) << 12) | ((uint32_t)(b[1] & 0x3F) << 6) |
-                      (b[2] & 0x3F);
-        if (is_trail(b[1]) && is_trail(b[2]) && cp >= 0x800 && is_valid_cp(cp)) {
-            *mblen = 3;
-            return cp;
-        }
-    } else if (n >= 4 && (b[0] & 0xF8) == 0xF0) {
-        uint32_t cp = ((uint32_t)(b[0] & 0x07) << 18) | ((uint32_t)(b[1] & 0x3F) << 12) |
-                      ((uint32_t)(b[2] & 0x3F) << 6) | (b[3] & 0x3F);
-        if (is_trail(b[1]) && is_trail(b[2]) && is_trail(b[3]) && cp >= 0x10000 &&
-            is_valid_cp(cp)) {
-            *mblen = 4;
-            return cp;
-        }
+    utf8proc_int32_t cp;
+    utf8proc_ssize_t len = utf8proc_iterate((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)RT5_MIN(n, 4), &cp);
+    if (len <= 0) { /* overlong, surrogate, truncated, out of range */
+        *mblen = 1;
+        return 0xFFFD;
     }
-    return 0xFFFD;
+    *mblen = (size_t)len;
+    return (uint32_t)cp;
 }
 
 uint32_t rt5__utf8_decode(const char *s, size_t n, size_t *mblen)
 {
-    const unsigned char *b = (const unsigned char *)s;
-    if (b[0] < 0x80 || n < 2) {
-        *mblen = 1;
-        return b[0];
-    }
-    if (b[0] < 0xE0 || n < 3) {
-        *mblen = 2;
-        return ((uint32_t)(b[0] & 0x1F) << 6) | (b[1] & 0x3F);
-    }
-    if (b[0] < 0xF0 || n < 4) {
-        *mblen = 3;
-        return ((uint32_t)(b[0] & 0x0F) << 12) | ((uint32_t)(b[1] & 0x3F) << 6) | (b[2] & 0x3F);
-    }
-    *mblen = 4;
-    return ((uint32_t)(b[0] & 0x07) << 18) | ((uint32_t)(b[1] & 0x3F) << 12) |
-           ((uint32_t)(b[2] & 0x3F) << 6) | (b[3] & 0x3F);
+    uint32_t cp = rt5__utf8_decode_spm(s, n, mblen);
+    return cp == 0xFFFD && *mblen == 1 ? (unsigned char)s[0] : cp;
 }
 
 bool rt5__is_unicode_space(uint32_t c)
 {
-    return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
-           c == 0x205F || c == 0x3000;
+    if (c < 0x80)
+        return (c >= 0x09 && c <= 0x0D) || c == 0x20;
+    utf8proc_category_t cat = utf8proc_category((utf8proc_int32_t)c);
+    return c == 0x85 || cat == UTF8PROC_CATEGORY_ZS || cat == UTF8PROC_CATEGORY_ZL ||
+           cat == UTF8PROC_CATEGORY_ZP;
+}
+
+size_t rt5__grapheme_next(const char *s, size_t n)
+{
+    const unsigned char *b = (const unsigned char *)s;
+    if (n == 0)
+        return 0;
+    /* ASCII followed by ASCII: a boundary unless it is CR LF. */
+    if (b[0] < 0x80 && (n == 1 || b[1] < 0x80) && !(b[0] == '\r' && n > 1 && b[1] == '\n'))
+        return 1;
+    size_t len;
+    utf8proc_int32_t prev = (utf8proc_int32_t)rt5__utf8_decode(s, n, &len), state = 0;
+    size_t pos = len;
+    while (pos < n) {
+        utf8proc_int32_t next = (utf8proc_int32_t)rt5__utf8_decode(s + pos, n - pos, &len);
+        if (utf8proc_grapheme_break_stateful(prev, next, &state))
+            break;
+        prev = next;
+        pos += len;
+    }
+    return pos;
 }

@@ -13,6 +13,7 @@
 
 #include "core/mapped_file.h"
 #include "formats/manifest.h"
+#include "tokenizer/sp_bridge.h"
 #include "tokenizer/tokenizer_internal.h"
 
 RT5_API rt5_tokenizer_params rt5_tokenizer_default_params(void)
@@ -25,40 +26,14 @@ RT5_API rt5_pair_params rt5_pair_default_params(void)
     return (rt5_pair_params){512, RT5_TRUNCATE_LONGEST_FIRST, NULL};
 }
 
-rt5_status rt5__vocab_build_trie(rt5_tokenizer *tok, const bool *include)
-{
-    size_t n = 0;
-    const char **keys = malloc(((size_t)tok->n_pieces + 1) * sizeof *keys);
-    uint32_t *lens = malloc(((size_t)tok->n_pieces + 1) * sizeof *lens);
-    int32_t *values = malloc(((size_t)tok->n_pieces + 1) * sizeof *values);
-    rt5_status st = RT5_ERR_OUT_OF_MEMORY;
-    if (keys && lens && values) {
-        for (int32_t i = 0; i < tok->n_pieces; i++) {
-            if (!include[i])
-                continue;
-            keys[n] = tok->piece_bytes + tok->piece_off[i];
-            lens[n] = tok->piece_off[i + 1] - tok->piece_off[i];
-            values[n++] = i;
-        }
-        st = rt5__da_build(&tok->trie, keys, lens, values, n, &tok->err);
-    } else {
-        rt5__fail(&tok->err, st, "out of memory building the vocabulary trie");
-    }
-    free(keys);
-    free(lens);
-    free(values);
-    return st;
-}
-
 /* ------------------------------------------------------------ loading */
 
 static void tokenizer_release(rt5_tokenizer *tok)
 {
     free(tok->piece_bytes);
     free(tok->piece_off);
-    free(tok->score_f);
+    rt5__sp_free(tok->sp);
     free(tok->score_d);
-    free(tok->type);
     rt5__da_free(&tok->trie);
     rt5__charsmap_free(&tok->charsmap);
     for (int i = 0; i < tok->hf.n_norms; i++) {
@@ -213,14 +188,6 @@ RT5_API const char *rt5_tokenizer_piece(const rt5_tokenizer *tok, int32_t id, si
 }
 
 /* ----------------------------------------------------------- encoding */
-
-bool rt5__spm_encode_text(const rt5_tokenizer *tok, const char *text, size_t len,
-                          rt5__tok_scratch *s)
-{
-    s->norm.len = 0;
-    return rt5__spm_normalize(tok, text, len, 0, &s->norm) &&
-           rt5__unigram_encode(tok, &s->norm, 0, s->norm.len, false, s);
-}
 
 /* Encodes text into s->out (appending). */
 static rt5_status encode_into(const rt5_tokenizer *tok, const char *text, size_t len,

@@ -1,34 +1,26 @@
 /*
  * tokenizer_internal.h -- the parts of the T5 tokenizer that native/src/tokenizer/
- * files share: the loaded vocabulary, the double-array trie of pieces, the
- * precompiled character map, the Hugging Face pipeline description and the
+ * files share: the loaded vocabulary, the libsentencepiece processor, the
+ * trie and precompiled character map of a tokenizer.json, the Hugging Face pipeline description and the
  * growable scratch buffers one encode call uses.
  *
  * A loaded rt5_tokenizer is immutable; every encode call owns its scratch
  * (rt5__tok_scratch), so any number of threads may encode at once.
  *
  * Two families share one engine:
- *  - SPM: Google's spiece.model, behaving exactly as libsentencepiece 0.1.x
- *    (longest-match normalization over the whole text, one Viterbi pass over
- *    the whole normalized text, float scores).
+ *  - SPM: Google's spiece.model, loaded and encoded by libsentencepiece
+ *    itself (sp_bridge.cc), after a guard that validates what the library
+ *    trusts (spm_model.c).
  *  - HF: a tokenizer.json, behaving exactly as the `tokenizers` library
  *    (special tokens split out first, grapheme-wise Precompiled
- *    normalization, pre-tokenizers, one Viterbi per pre-token, f64 scores).
+ *    normalization over utf8proc's clusters, pre-tokenizers, one Unigram
+ *    search per pre-token in f64, which libsentencepiece's float search
+ *    does not reproduce on ties: see unigram.c).
  */
 #ifndef RT5_TOKENIZER_INTERNAL_H
 #define RT5_TOKENIZER_INTERNAL_H
 
 #include "core/common.h"
-
-/* Piece types of sentencepiece's ModelProto.SentencePiece.Type. */
-enum {
-    RT5__PIECE_NORMAL = 1,
-    RT5__PIECE_UNKNOWN = 2,
-    RT5__PIECE_CONTROL = 3,
-    RT5__PIECE_USER_DEFINED = 4,
-    RT5__PIECE_UNUSED = 5,
-    RT5__PIECE_BYTE = 6
-};
 
 /* Caps on what a model file may declare (far above any real tokenizer). */
 #define RT5__TOK_MAX_PIECES (1 << 20)
@@ -71,8 +63,7 @@ typedef struct rt5__charsmap_match {
  * array (32-bit units) mapping UTF-8 prefixes to offsets into a block of
  * NUL-terminated replacement strings. The ASCII tables are derived at load
  * so the common case skips the trie walk: ascii[c] is the rule for the
- * one-byte key c, ascii_continues[c] whether any longer key starts with c,
- * ascii_then_ascii[c] whether one starts with c and an ASCII byte. */
+ * one-byte key c, ascii_continues[c] whether any longer key starts with c. */
 typedef struct rt5__charsmap {
     uint32_t *units;
     size_t n_units;
@@ -80,7 +71,6 @@ typedef struct rt5__charsmap {
     size_t strings_len;
     rt5__charsmap_match ascii[128];
     bool ascii_continues[128];
-    bool ascii_then_ascii[128];
 } rt5__charsmap;
 
 rt5_status rt5__charsmap_parse(rt5__charsmap *map, const uint8_t *blob, size_t len,
@@ -93,11 +83,15 @@ static inline bool rt5__charsmap_ascii_plain(const rt5__charsmap *map, unsigned 
     return c > 0 && c < 0x80 && !map->ascii[c].key_len && !map->ascii_continues[c];
 }
 
-/* sentencepiece's rule: the longest matching prefix (of the first 32). */
-rt5__charsmap_match rt5__charsmap_longest(const rt5__charsmap *map, const char *s, size_t n);
 /* spm_precompiled's rule (tokenizers): the shortest matching prefix, with
  * the search stopped at a NUL byte. */
 rt5__charsmap_match rt5__charsmap_shortest(const rt5__charsmap *map, const char *s, size_t n);
+
+/* Validates a charsmap blob completely, as libsentencepiece will use it:
+ * from every state reachable from the root, every input byte must stay
+ * inside the double array, and every rule must point at a NUL-terminated
+ * string inside the blob. libsentencepiece checks none of this. */
+rt5_status rt5__charsmap_check(const uint8_t *blob, size_t len, rt5__errmsg *err);
 
 /* ------------------------------------------------------------- scratch */
 
@@ -233,19 +227,17 @@ struct rt5_tokenizer {
     int32_t n_pieces;
     char *piece_bytes;
     uint32_t *piece_off;
-    float *score_f;              /* SPM scores (float32, as in the proto) */
-    double *score_d;             /* HF scores (f64, as in the JSON)       */
-    uint8_t *type;
-
     int32_t unk_id, eos_id, pad_id;
-    float min_score_f;           /* SPM: min over NORMAL pieces           */
-    double min_score_d;          /* HF: min over the whole vocabulary     */
-    rt5__da_trie trie;           /* pieces the Viterbi may pick           */
 
-    /* Normalization. */
+    /* SPM: the model, loaded and run by libsentencepiece. */
+    struct rt5__sp *sp;
+
+    /* HF: scores (f64, as in the JSON), their minimum and the trie of every
+     * piece for the Unigram search (unigram.c), the Precompiled map. */
+    double *score_d;
+    double min_score_d;
+    rt5__da_trie trie;
     rt5__charsmap charsmap;
-    bool add_dummy_prefix, remove_extra_whitespaces, escape_whitespaces;
-    bool treat_whitespace_as_suffix;
 
     rt5__hf_pipeline hf;
 };
@@ -254,19 +246,16 @@ struct rt5_tokenizer {
 rt5_status rt5__spm_load(rt5_tokenizer *tok, const uint8_t *bytes, size_t n);
 rt5_status rt5__hf_load(rt5_tokenizer *tok, const uint8_t *bytes, size_t n);
 
-/* Shared by the loaders: sets min scores and builds the trie from the
- * pieces for which include[i] is true. */
-rt5_status rt5__vocab_build_trie(rt5_tokenizer *tok, const bool *include);
+/* The guard run on spiece.model bytes before libsentencepiece sees them. */
+rt5_status rt5__spm_check(const uint8_t *bytes, size_t n, rt5__errmsg *err);
 
-/* Normalizers. */
-bool rt5__spm_normalize(const rt5_tokenizer *tok, const char *text, size_t len, uint32_t orig_base,
-                        rt5__tstr *out);
+/* tokenizers' Precompiled normalizer. */
 bool rt5__hf_precompiled(const rt5__charsmap *map, const rt5__tstr *in, rt5__tstr *out);
 
-/* Unigram Viterbi over norm[begin..end), tokens appended to out with
- * consecutive unknowns fused. hf selects the `tokenizers` arithmetic. */
+/* tokenizers' Unigram search (f64) over norm[begin..end), tokens appended
+ * to s->out with consecutive unknowns fused. */
 bool rt5__unigram_encode(const rt5_tokenizer *tok, const rt5__tstr *norm, size_t begin, size_t end,
-                         bool hf, rt5__tok_scratch *s);
+                         rt5__tok_scratch *s);
 
 /* Whole-text encoders (the public encode is one of them). */
 bool rt5__spm_encode_text(const rt5_tokenizer *tok, const char *text, size_t len,
@@ -274,12 +263,12 @@ bool rt5__spm_encode_text(const rt5_tokenizer *tok, const char *text, size_t len
 bool rt5__hf_encode_text(const rt5_tokenizer *tok, const char *text, size_t len,
                          rt5__tok_scratch *s);
 
-/* Extended grapheme clusters (grapheme.c): the byte length of the cluster
- * starting at s[0] of a valid UTF-8 string of n bytes (UAX #29). */
+/* Unicode helpers over utf8proc (text_buffers.c). */
+/* Extended grapheme clusters (UAX #29): the byte length of the cluster
+ * starting at s[0] of a valid UTF-8 string of n bytes. */
 size_t rt5__grapheme_next(const char *s, size_t n);
-
-/* UTF-8 helpers (utf8.c). sentencepiece's decoder: returns the code point
- * and its length; invalid input gives 0xFFFD with *mblen 1. */
+/* Decodes one code point; invalid UTF-8 gives 0xFFFD with *mblen 1 (one
+ * replacement per bad byte, sentencepiece's rule). */
 uint32_t rt5__utf8_decode_spm(const char *s, size_t n, size_t *mblen);
 /* Decodes one code point of VALID UTF-8. */
 uint32_t rt5__utf8_decode(const char *s, size_t n, size_t *mblen);

@@ -1,16 +1,21 @@
 /*
- * unigram.c -- the Viterbi search of a unigram language model: the most
- * probable split of a normalized string into vocabulary pieces.
+ * unigram.c -- `tokenizers`' Viterbi search of a unigram language model,
+ * for tokenizer.json files: the most probable split of a pre-token into
+ * vocabulary pieces.
  *
- * This is the "optimized" search of sentencepiece (and its port in
- * `tokenizers`): best[i] holds the best path ending at byte i; from each
- * character start the trie yields every piece beginning there. A character
- * that no piece starts with gets an <unk> edge scored min_score - 10.
+ * It is the "optimized" search of sentencepiece as ported to Rust: best[i]
+ * holds the best path ending at byte i; from each character start the trie
+ * yields every piece beginning there. A character that no piece starts with
+ * gets an <unk> edge scored min_score - 10. Consecutive unknowns are fused
+ * and the fused string is looked up as a piece.
  *
- * The two references differ only in arithmetic: sentencepiece keeps path
- * scores as float but compares a double candidate (piece score + path) with
- * them, while `tokenizers` works in f64 throughout. Ties and near-ties
- * therefore need the exact arithmetic of each, which `hf` selects.
+ * Why not libsentencepiece, which runs spiece.model: it keeps path scores
+ * as float, `tokenizers` in f64, and exact ties come out differently. Run
+ * over a ModelProto built from the JSON vocabulary, the library's search
+ * disagreed with `tokenizers` on 2 (Hub file) and 3 (re-converted file) of
+ * the 2548 fixture texts, every one a tie such as U+2034 (NFKC: three
+ * primes) after other characters in the same word, split as `′ ′′` instead
+ * of `′′ ′`. So this search stays, in f64 only.
  */
 #include <stdlib.h>
 
@@ -41,14 +46,10 @@ static inline size_t one_char_len(unsigned char c)
     return len[c >> 4];
 }
 
-/* Always inlined into the two calls below, so each arithmetic gets its own
- * branch-free copy of the inner loop. */
-static inline __attribute__((always_inline)) void viterbi(const rt5_tokenizer *tok,
-                                                          const unsigned char *t, size_t size,
-                                                          bool hf, rt5__best_node *best)
+static void viterbi(const rt5_tokenizer *tok, const unsigned char *t, size_t size,
+                    rt5__best_node *best)
 {
     const rt5__da_node *nodes = tok->trie.nodes;
-    const float unk_f = tok->min_score_f - 10.0f;
     const double unk_d = tok->min_score_d - 10.0;
     for (size_t i = 0; i <= size; i++)
         best[i] = (rt5__best_node){0.0, -1, -1};
@@ -67,10 +68,9 @@ static inline __attribute__((always_inline)) void viterbi(const rt5_tokenizer *t
             if (id < 0)
                 continue;
             rt5__best_node *target = &best[k + 1];
-            /* spm: (double)float score + float path, stored back as float. */
-            double cand = hf ? tok->score_d[id] + till : (double)tok->score_f[id] + till;
+            double cand = tok->score_d[id] + till;
             if (target->starts_at < 0 || cand > target->score) {
-                target->score = hf ? cand : (double)(float)cand;
+                target->score = cand;
                 target->starts_at = (int32_t)start;
                 target->id = id;
             }
@@ -78,7 +78,7 @@ static inline __attribute__((always_inline)) void viterbi(const rt5_tokenizer *t
         }
         if (!has_single) {
             rt5__best_node *target = &best[start + mblen];
-            double cand = hf ? unk_d + till : (double)(unk_f + (float)till);
+            double cand = unk_d + till;
             if (target->starts_at < 0 || cand > target->score) {
                 target->score = cand;
                 target->starts_at = (int32_t)start;
@@ -89,9 +89,9 @@ static inline __attribute__((always_inline)) void viterbi(const rt5_tokenizer *t
     }
 }
 
-/* Replaces each run of <unk> tokens in items[first..len) by one token. In
- * `tokenizers` the fused run is looked up as a string (it may be a piece). */
-static void fuse_unknowns(const rt5_tokenizer *tok, const unsigned char *t, size_t size, bool hf,
+/* Replaces each run of <unk> tokens in items[first..len) by one token,
+ * looked up as a string (it may be a piece). */
+static void fuse_unknowns(const rt5_tokenizer *tok, const unsigned char *t, size_t size,
                           rt5__toklist *out, size_t first)
 {
     size_t w = first, r = first;
@@ -104,7 +104,7 @@ static void fuse_unknowns(const rt5_tokenizer *tok, const unsigned char *t, size
         while (q + 1 < out->len && out->items[q + 1].id == tok->unk_id)
             q++;
         int32_t id = tok->unk_id;
-        if (hf && q > r) {
+        if (q > r) {
             size_t from = out->items[r].orig;
             size_t to = q + 1 < out->len ? out->items[q + 1].orig : size;
             int32_t found = rt5__da_lookup(&tok->trie, (const char *)t + from, to - from);
@@ -118,7 +118,7 @@ static void fuse_unknowns(const rt5_tokenizer *tok, const unsigned char *t, size
 }
 
 bool rt5__unigram_encode(const rt5_tokenizer *tok, const rt5__tstr *norm, size_t begin, size_t end,
-                         bool hf, rt5__tok_scratch *s)
+                         rt5__tok_scratch *s)
 {
     size_t size = end - begin;
     if (size == 0)
@@ -126,10 +126,7 @@ bool rt5__unigram_encode(const rt5_tokenizer *tok, const rt5__tstr *norm, size_t
     if (size >= INT32_MAX || !reserve_best(s, size + 1))
         return false;
     const unsigned char *t = (const unsigned char *)norm->bytes + begin;
-    if (hf)
-        viterbi(tok, t, size, true, s->best);
-    else
-        viterbi(tok, t, size, false, s->best);
+    viterbi(tok, t, size, s->best);
     /* Backtrack (tokens come out last first), then restore the order. The
      * orig field holds the start relative to begin until the end. */
     size_t first = s->out.len;
@@ -141,7 +138,7 @@ bool rt5__unigram_encode(const rt5_tokenizer *tok, const rt5__tstr *norm, size_t
         s->out.items[i] = s->out.items[j];
         s->out.items[j] = tmp;
     }
-    fuse_unknowns(tok, t, size, hf, &s->out, first);
+    fuse_unknowns(tok, t, size, &s->out, first);
     /* Relative starts to original offsets; a token ends where the next starts. */
     size_t next_start = size;
     for (size_t i = s->out.len; i-- > first;) {

@@ -17,14 +17,16 @@
  * The int8 kernels repeat the twins' arithmetic (fused where gcc fuses it);
  * requant_row_relu_u8 takes the quantization range during the rescale.
  *
- * Compiled only when the compiler targets AVX-512 (the default -march=native
- * build on an AVX-512 machine); otherwise rt5__kernels_avx512() is NULL.
+ * CMakeLists.txt compiles this file alone with -mavx512f/bw/dq/vl -mfma (the
+ * library is baseline x86-64); a compiler without them makes
+ * rt5__kernels_avx512() NULL, as does a CPU without AVX-512 at run time.
  */
 #include "kernels/kernels.h"
 
 #if defined(__AVX512F__) && defined(__FMA__)
 #include <immintrin.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 static inline __mmask16 tail_mask(int n)
@@ -417,7 +419,9 @@ const rt5__kernels *rt5__kernels_avx512(void)
         .dequant_row = dequant_row_avx512,
         .requant_row_relu_u8 = requant_row_relu_u8_avx512,
     };
-    return __builtin_cpu_supports("avx512f") ? &table : NULL;
+    bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+    return has ? &table : NULL;
 }
 
 #else /* no AVX-512 in this build */
