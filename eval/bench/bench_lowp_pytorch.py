@@ -68,7 +68,8 @@ def main():
     if args.scores:
         with open(args.scores, "w") as f:
             f.writelines(f"{float(s):.9g}\n" for s in torch.cat(scores).tolist())
-    print(json.dumps({"impl": "pytorch", "mode": args.mode, "torch": torch.__version__, "threads": args.threads,
+    print(json.dumps({"impl": "pytorch", "mode": args.mode, "torch": torch.__version__,
+                      "backend": base.torch_backend(), "threads": args.threads,
                       "pairs": n_pairs, "tokens": n_tokens, "padded_tokens": sum(i.numel() for i, _ in inputs),
                       "median_s": round(med, 4), "runs_s": [round(t, 4) for t in times],
                       "pairs_per_s": round(n_pairs / med, 3), "tokens_per_s": round(n_tokens / med, 1),

@@ -26,6 +26,7 @@ Reproduce (2 threads):
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -58,14 +59,50 @@ def make_checkpoint(args):
     print(f"wrote {args.out} ({os.path.getsize(args.out) / 1e9:.2f} GB, {args.layers} layers)", file=sys.stderr)
 
 
+def torch_at_least(major, minor):
+    v = torch.__version__.split("+")[0].split(".")
+    return (int(v[0]), int(v[1])) >= (major, minor)
+
+
 def load_model(path):
-    sd = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
+    """The card's model with the checkpoint's weights. torch >= 2.1 maps the
+    file and assigns its tensors in place (no copy: peak memory ~1.2x the
+    weights); older torch (Debian bookworm's python3-torch is 1.13) reads it
+    into memory and copies into a model built normally (~2x).
+    RT5_BENCH_TORCH_COPY=1 takes the older path on any torch."""
+    mmap = torch_at_least(2, 1) and os.environ.get("RT5_BENCH_TORCH_COPY") != "1"
+    if mmap:
+        sd = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
+    else:
+        kw = {"weights_only": True} if torch_at_least(1, 13) else {}
+        sd = torch.load(path, map_location="cpu", **kw)
     layers = 1 + max(int(k.split(".")[3]) for k in sd if k.startswith("model.encoder.block."))
-    with torch.device("meta"):
+    if mmap:
+        with torch.device("meta"):
+            model = RankT5(t5_3b_config(layers))
+        model.load_state_dict(sd, assign=True)
+    else:
         model = RankT5(t5_3b_config(layers))
-    model.load_state_dict(sd, assign=True)
+        model.load_state_dict(sd)
+        del sd
     model.model.encoder.embed_tokens = model.model.shared  # the tie, as from_pretrained restores it
     return model.eval()
+
+
+def torch_backend():
+    """What runs PyTorch's CPU products: the BLAS and oneDNN it was built
+    with and the vector ISA ATen dispatches to (from torch.__config__.show()
+    and torch.backends.cpu), e.g. 'BLAS mkl, oneDNN v3.7.1, ATen AVX512'.
+    Debian's python3-torch links the reference (netlib) BLAS: name it."""
+    cfg = torch.__config__.show()
+    blas = re.search(r"BLAS_INFO=([^,\s]+)", cfg)
+    dnnl = re.search(r"(?:oneDNN|MKL-DNN)[^\n]*?(v[0-9][0-9.]*)", cfg)
+    try:
+        isa = torch.backends.cpu.get_cpu_capability()
+    except AttributeError:  # torch < 2.0
+        isa = "?"
+    return (f"BLAS {blas.group(1) if blas else '?'}, oneDNN {dnnl.group(1) if dnnl else 'none'}"
+            f"{'' if torch.backends.mkldnn.is_available() else ' (off)'}, ATen {isa}")
 
 
 def read_batches(path):
@@ -108,7 +145,7 @@ def run(args):
     scores = torch.cat(scores).tolist()
     med = statistics.median(times)
     padded_tokens = sum(ids.numel() for ids, _ in inputs)
-    print(f"pytorch {torch.__version__} transformers {transformers.__version__}: {args.threads} threads, "
+    print(f"pytorch {torch.__version__} ({torch_backend()}) transformers {transformers.__version__}: {args.threads} threads, "
           f"{n_pairs} pairs ({n_tokens} tokens, {padded_tokens} with padding) in {len(batches)} batches; "
           f"runs {', '.join(f'{t:.3f}' for t in times)} s")
     print(f"throughput: {n_pairs / med:.2f} pairs/s (median {med:.3f} s)")

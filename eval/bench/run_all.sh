@@ -9,11 +9,21 @@
 #   bash eval/bench/run_all.sh [--checkpoint PATH] [--pairs 16] [--threads 2]
 #                         [--repeat 3] [--build DIR] [--out DIR] [--skip-pytorch]
 #
+# PYTHON (default python3) runs the PyTorch scripts: an interpreter with
+# torch and transformers (torch >= 2.1 maps the checkpoint; older torch
+# copies it, see pytorch_baseline.py). A dtype this CPU cannot run natively
+# (bf16 without AVX512_BF16/AMX, e.g. under RT5_MAX_ISA=avx2) is reported
+# as refused, with rankt5's reason, and the run goes on; PyTorch's bf16
+# autocast is then skipped too (it would run emulated).
+# eval/bench/run_cpu_classes.sh adds ONNX Runtime and OpenVINO and runs
+# the whole set natively and capped to AVX2.
+#
 # The checkpoint defaults to /work/bench-data/t5-3b-random.bin, a random
 # t5-3b-shaped RankT5 written by real torch.save; it is made on demand by
 # eval/bench/pytorch_baseline.py make-checkpoint (4.97 GB, never committed).
 # The machine is shared and noisy: repeat the run and quote medians.
 set -euo pipefail
+PYTHON=${PYTHON:-python3}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CKPT=/work/bench-data/t5-3b-random.bin
@@ -27,7 +37,7 @@ while [ $# -gt 0 ]; do
     --build) BUILD=$2; shift ;;
     --out) OUT=$2; shift ;;
     --skip-pytorch) PYTORCH=0 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "run_all.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -38,7 +48,7 @@ for b in rankt5 bench_gemm; do
 done
 if [ ! -f "$CKPT" ]; then
     mkdir -p "$(dirname "$CKPT")"
-    python3 "$HERE/pytorch_baseline.py" make-checkpoint --out "$CKPT"
+    "$PYTHON" "$HERE/pytorch_baseline.py" make-checkpoint --out "$CKPT"
 fi
 echo "run_all: checkpoint $CKPT, $PAIRS pairs, $THREADS threads, $REPEAT runs; results in $OUT" >&2
 "$BUILD/bench_gemm" --threads "$THREADS" --json > "$OUT/gemm.json"
@@ -48,23 +58,39 @@ for dt in f32 bf16 int8; do
     case " $DTYPES " in *" $dt "*) ;; *) echo "run_all: rankt5 $dt skipped: not computed on this CPU (rankt5 info)" >&2
                                            rm -f "$OUT/rankt5_$dt.json" "$OUT/scores_$dt.txt"; continue ;; esac
     echo "run_all: rankt5 $dt" >&2
-    "$BUILD/rankt5" bench --model "$CKPT" --dtype "$dt" --pairs "$PAIRS" --threads "$THREADS" --repeat "$REPEAT" \
-        --dump-pairs "$OUT/pairs.txt" --scores "$OUT/scores_$dt.txt" --json > "$OUT/rankt5_$dt.json"
+    if ! "$BUILD/rankt5" bench --model "$CKPT" --dtype "$dt" --pairs "$PAIRS" --threads "$THREADS" --repeat "$REPEAT" \
+        --dump-pairs "$OUT/pairs.txt" --scores "$OUT/scores_$dt.txt" --json > "$OUT/rankt5_$dt.json" \
+        2> "$OUT/rankt5_$dt.err"; then
+        # a dtype this CPU cannot run (bf16 without AVX512_BF16/AMX): keep its reason, go on
+        cat "$OUT/rankt5_$dt.err" >&2
+        "$PYTHON" -c 'import json, sys; print(json.dumps({"dtype": sys.argv[1], "refused": sys.argv[2].strip()}))' \
+            "$dt" "$(tail -n 3 "$OUT/rankt5_$dt.err")" > "$OUT/rankt5_$dt.json"
+        rm -f "$OUT/scores_$dt.txt"
+    fi
 done
 if [ "$PYTORCH" = 1 ]; then
     for mode in fp32 bf16-autocast; do
+        if [ "$mode" = bf16-autocast ] && { [ ! -f "$OUT/rankt5_bf16.json" ] || grep -q '"refused"' "$OUT/rankt5_bf16.json"; }; then
+            echo "run_all: pytorch bf16-autocast skipped: no native bf16 on this CPU (it would run emulated)" >&2
+            continue
+        fi
         echo "run_all: pytorch $mode" >&2
-        python3 "$HERE/bench_lowp_pytorch.py" --checkpoint "$CKPT" --pairs "$OUT/pairs.txt" --mode "$mode" \
+        "$PYTHON" "$HERE/bench_lowp_pytorch.py" --checkpoint "$CKPT" --pairs "$OUT/pairs.txt" --mode "$mode" \
             --threads "$THREADS" --repeat "$REPEAT" --scores "$OUT/scores_pytorch_$mode.txt" > "$OUT/pytorch_$mode.json"
     done
 fi
-python3 - "$OUT" <<'PY'
+"$PYTHON" - "$OUT" <<'PY'
 import json, os, sys
 out = sys.argv[1]
 load = lambda name: json.load(open(os.path.join(out, name))) if os.path.exists(os.path.join(out, name)) else None
 gemm = load("gemm.json")
 ours = {dt: load(f"rankt5_{dt}.json") for dt in ("f32", "bf16", "int8")}
-ours = {dt: r for dt, r in ours.items() if r}  # dtypes this CPU does not compute were skipped
+for dt, r in list(ours.items()):
+    if r and "refused" in r:
+        print(f"rankt5 {dt}: refused on this CPU (not native): {r['refused']}")
+    elif not r:
+        print(f"rankt5 {dt}: skipped, not computed natively on this CPU (rankt5 info)")
+ours = {dt: r for dt, r in ours.items() if r and "refused" not in r}
 pt = {m: load(f"pytorch_{m}.json") for m in ("fp32", "bf16-autocast")}
 scores = lambda name: [float(x) for x in open(os.path.join(out, name))] if os.path.exists(os.path.join(out, name)) else None
 # bytes of the weights in each dtype (rankt5 bench computes them: GEMM weights in the dtype, the rest f32)
@@ -100,7 +126,7 @@ if ref and ptf:
           f"{max(abs(a - b) / max(1, abs(b)) for a, b in zip(ref, ptf)):.2e} over {len(ref)} pairs")
 for dt in ("bf16", "int8"):
     got = scores(f"scores_{dt}.txt")
-    if ref and got:
+    if ref and got and dt in ours:
         print(f"rankt5 {dt} vs rankt5 f32 scores: max |a-b|/max(1,|b|) = "
               f"{max(abs(a - b) / max(1, abs(b)) for a, b in zip(got, ref)):.2e}")
 PY
