@@ -34,25 +34,10 @@ import org.kohsuke.args4j.Option;
 public final class RerankRun {
   static final String NAME = "RerankRun";
 
-  /** RerankRun's options: the shared ones plus the input run and where the text is. */
-  public static final class Args extends DriverArgs {
-    @Option(name = "-run", metaVar = "[file]", required = true, usage = "TREC run to rerank")
-    public String run;
-
-    @Option(name = "-index", metaVar = "[path]", forbids = "-collection",
-        usage = "Anserini index holding passage text (stored contents, or raw): a folder or a prebuilt label")
-    public String index;
-
-    @Option(name = "-collection", metaVar = "[file]", forbids = "-index",
-        usage = "TSV collection 'docid<TAB>text' (MS MARCO collection.tsv)")
-    public String collection;
-
+  /** RerankRun's options: those of every run-reranking driver, plus resuming. */
+  public static final class Args extends RunInputArgs {
     @Option(name = "-resume", usage = "continue a killed run from OUTPUT.partial (same arguments)")
     public boolean resume = false;
-
-    @Option(name = "-groupPairs", metaVar = "[int]",
-        usage = "pairs scored per model call, in whole queries, as rankt5 rerank --group-pairs")
-    public int groupPairs = 64;
   }
 
   private RerankRun() {}

@@ -1,7 +1,7 @@
 package io.rankt5.spark;
 
 import io.rankt5.anserini.Driver;
-import io.rankt5.anserini.DriverArgs;
+import io.rankt5.anserini.RunInputArgs;
 import io.rankt5.anserini.TrecRun;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -41,21 +41,7 @@ public final class SparkRerank {
   static final String NAME = "SparkRerank";
 
   /** The options: RerankRun's (but -threads, which Spark's executor cores replace), plus the parts and master. */
-  public static final class Args extends DriverArgs {
-    @Option(name = "-run", metaVar = "[file]", required = true, usage = "TREC run to rerank")
-    public String run;
-
-    @Option(name = "-index", metaVar = "[path]", forbids = "-collection",
-        usage = "Anserini index holding passage text (stored contents, or raw), on shared storage")
-    public String index;
-
-    @Option(name = "-collection", metaVar = "[file]", forbids = "-index",
-        usage = "TSV collection 'docid<TAB>text' on shared storage (each executor reads it into memory)")
-    public String collection;
-
-    @Option(name = "-groupPairs", metaVar = "[int]", usage = "pairs scored per model call, in whole queries")
-    public int groupPairs = 64;
-
+  public static final class Args extends RunInputArgs {
     @Option(name = "-queriesPerPart", metaVar = "[int]",
         usage = "queries per partition: the unit of work, of parallelism and of restart")
     public int queriesPerPart = 16;
