@@ -7,12 +7,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "scorer.h"
-
 #include <sys/stat.h>
 
 #include "formats/manifest.h"
+#include "scorer.h"
 
 const char cli_scorer_help[] =
     "Model options:\n"
@@ -26,8 +24,7 @@ const char cli_scorer_help[] =
     "  --dtype T           compute dtype: f32 (default), bf16, int8, or auto (the fastest\n"
     "                      that passes the accuracy gates on this CPU; `rankt5 info`)\n"
     "  --max-length N      tokens per pair, specials included (default: the manifest's, else\n"
-    "                      512); longer pairs\n"
-    "                      are cut longest-first, as Hugging Face does\n"
+    "                      512); longer pairs are cut longest-first, as Hugging Face does\n"
     "  --template T        encode \"T\" with {query} and {document} filled in as one sequence\n"
     "                      instead of the pair encoding query </s> document </s>\n"
     "  --threads N         threads in all (default: every core)\n"
