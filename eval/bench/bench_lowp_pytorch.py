@@ -58,12 +58,7 @@ def main():
         first = base.padded([batches[0][0]])
         forward(*first)  # the first pair alone: time to first score
         first_s = time.perf_counter() - START
-        forward(*inputs[0])  # warm-up, as rankt5 bench does
-        times, scores = [], []
-        for _ in range(args.repeat):
-            t0 = time.perf_counter()
-            scores = [forward(ids, mask) for ids, mask in inputs]
-            times.append(time.perf_counter() - t0)
+        times, scores = base.timed_runs(forward, inputs, args.repeat)
     med = statistics.median(times)
     if args.scores:
         with open(args.scores, "w") as f:

@@ -144,12 +144,7 @@ def run(args):
     else:
         fwd, meta = openvino_session(onnx, args.threads, "bf16" if args.runtime == "openvino-bf16" else "f32")
     load_s = time.perf_counter() - START
-    fwd(*inputs[0])  # warm-up, as rankt5 bench does
-    times, scores = [], []
-    for _ in range(args.repeat):
-        t0 = time.perf_counter()
-        scores = [fwd(ids, mask) for ids, mask in inputs]
-        times.append(time.perf_counter() - t0)
+    times, scores = base.timed_runs(fwd, inputs, args.repeat)
     med = statistics.median(times)
     if callable(meta.get("kernels")):
         meta["kernels"] = meta["kernels"]()

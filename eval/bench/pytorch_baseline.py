@@ -128,6 +128,18 @@ def padded(batch):
     return ids, mask
 
 
+def timed_runs(forward, inputs, repeat):
+    """One warm-up batch (as `rankt5 bench` does), then `repeat` timed passes over every batch.
+    Returns the seconds of each pass and the last pass's outputs, one per batch."""
+    forward(*inputs[0])
+    times, outputs = [], []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        outputs = [forward(ids, mask) for ids, mask in inputs]
+        times.append(time.perf_counter() - t0)
+    return times, outputs
+
+
 def run(args):
     torch.set_num_threads(args.threads)
     model = load_model(args.checkpoint)
@@ -136,12 +148,7 @@ def run(args):
     n_pairs = sum(len(b) for b in batches)
     n_tokens = sum(len(s) for b in batches for s in b)
     with torch.inference_mode():
-        model(*inputs[0])  # warm-up, as `rankt5 bench` does
-        times, scores = [], []
-        for _ in range(args.repeat):
-            t0 = time.perf_counter()
-            scores = [model(ids, mask) for ids, mask in inputs]
-            times.append(time.perf_counter() - t0)
+        times, scores = timed_runs(model, inputs, args.repeat)
     scores = torch.cat(scores).tolist()
     med = statistics.median(times)
     padded_tokens = sum(ids.numel() for ids, _ in inputs)
